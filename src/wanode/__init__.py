@@ -1,0 +1,3 @@
+"""wanode: a self-hosted WhatsApp Business messaging engine."""
+
+__version__ = "0.1.0"
