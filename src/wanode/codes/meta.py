@@ -29,7 +29,9 @@ _ROWS: tuple[MetaCode, ...] = (
     MetaCode(80007, "Rate limit issues", 400, retryable=True),
     MetaCode(130429, "Rate limit hit", 400, retryable=True),
     MetaCode(130472, "User's number is part of an experiment", 400),
-    MetaCode(130497, "Business Account is restricted from messaging to users in certain countries", 403),
+    MetaCode(
+        130497, "Business Account is restricted from messaging to users in certain countries", 403
+    ),
     MetaCode(131000, "Something went wrong", 500, retryable=True),
     MetaCode(131005, "Access denied", 403),
     MetaCode(131008, "Required parameter is missing", 400),
@@ -52,7 +54,9 @@ _ROWS: tuple[MetaCode, ...] = (
     MetaCode(131051, "Unsupported message type", 400),
     MetaCode(131052, "Media download error", 400),
     MetaCode(131053, "Media upload error", 400),
-    MetaCode(131056, "(Business Account, Consumer Account) pair rate limit hit", 400, retryable=True),
+    MetaCode(
+        131056, "(Business Account, Consumer Account) pair rate limit hit", 400, retryable=True
+    ),
     MetaCode(131057, "Account in maintenance mode", 500, retryable=True),
     MetaCode(132000, "Template Param Count Mismatch", 400),
     MetaCode(132001, "Template does not exist", 404),

@@ -1,4 +1,4 @@
-"""The Cloud API adapter: httpx against the Graph API (or anything speaking it, like the sandbox)."""
+"""The Cloud API adapter: httpx against the Graph API, or anything speaking it (the sandbox)."""
 
 from __future__ import annotations
 
@@ -42,9 +42,13 @@ class CloudGateway:
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise GatewayError(f"gateway unreachable: {type(exc).__name__}") from exc
         except httpx.TimeoutException as exc:
-            raise GatewayError("gateway timed out after the request was sent", ambiguous=True) from exc
+            raise GatewayError(
+                "gateway timed out after the request was sent", ambiguous=True
+            ) from exc
         except httpx.HTTPError as exc:
-            raise GatewayError(f"gateway transport error: {type(exc).__name__}", ambiguous=True) from exc
+            raise GatewayError(
+                f"gateway transport error: {type(exc).__name__}", ambiguous=True
+            ) from exc
         return _translate(response)
 
     async def aclose(self) -> None:

@@ -19,6 +19,11 @@ class InvalidMessage(ValueError):
         self.code = code
 
     def under(self, prefix: str) -> InvalidMessage:
-        """The same error with its field path placed under `prefix`."""
-        path = f"{prefix}.{self.field}" if self.field else prefix
+        """The same error with its field path placed under `prefix` (`a` + `[0].b` is `a[0].b`)."""
+        if not self.field:
+            path = prefix
+        elif not prefix or self.field.startswith("["):
+            path = prefix + self.field
+        else:
+            path = f"{prefix}.{self.field}"
         return InvalidMessage(path, self.reason, code=self.code)

@@ -1,0 +1,102 @@
+"""`/v1/apps`: registering WhatsApp business numbers. Secrets are write-only."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.exc import IntegrityError
+from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
+
+from wanode.api.auth import require_key
+from wanode.api.context import Context, context
+from wanode.api.errors import ApiError
+from wanode.codes import SYNC
+from wanode.engine.gateways import provision_in_sandbox
+from wanode.store import apps as app_queries
+
+router = APIRouter(dependencies=[Depends(require_key)])
+
+
+class AppIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="WhatsApp app", min_length=1, max_length=200)
+    phone_number_id: str = Field(pattern=r"^\d{1,40}$")
+    waba_id: str = Field(pattern=r"^\d{1,40}$")
+    display_phone_number: str = Field(default="", max_length=32)
+    access_token: str = Field(min_length=1)
+    app_secret: str = Field(min_length=1)
+    verify_token: str = Field(default_factory=lambda: secrets.token_urlsafe(16), min_length=1)
+    gateway: Literal["cloud", "sandbox"] = "cloud"
+    graph_base_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    api_version: str | None = Field(default=None, pattern=r"^v\d+\.\d+$")
+    notify_url: str | None = None
+
+    @field_validator("notify_url")
+    @classmethod
+    def _notify(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return validate_notify_url(value)
+        except InvalidNotifyUrl as exc:
+            raise ValueError(exc.message) from exc
+
+
+def public(app: dict[str, Any]) -> dict[str, Any]:
+    return {name: app[name] for name in app_queries.PUBLIC_APP_COLUMNS}
+
+
+@router.post("/v1/apps", status_code=201)
+async def create_app(body: AppIn, ctx: Context = Depends(context)) -> dict[str, Any]:
+    values = body.model_dump()
+    values["display_phone_number"] = values["display_phone_number"] or values["phone_number_id"]
+    try:
+        async with ctx.db.begin() as conn:
+            app = await app_queries.create_app(conn, **values)
+    except IntegrityError as exc:
+        raise ApiError(
+            SYNC.INVALID_VALUE,
+            f"phone_number_id {body.phone_number_id} is already registered",
+            field="phone_number_id",
+            http_status=409,
+        ) from exc
+    if ctx.sandbox is not None and app["gateway"] == "sandbox" and not app["graph_base_url"]:
+        provision_in_sandbox(ctx.sandbox, app, ctx.settings.webhook_url())
+    return public(app)
+
+
+@router.get("/v1/apps")
+async def list_apps(ctx: Context = Depends(context)) -> dict[str, Any]:
+    async with ctx.db.begin() as conn:
+        return {"apps": [public(a) for a in await app_queries.list_apps(conn)]}
+
+
+@router.get("/v1/apps/{app_id}")
+async def get_app(app_id: str, ctx: Context = Depends(context)) -> dict[str, Any]:
+    async with ctx.db.begin() as conn:
+        app = await app_queries.get_app(conn, app_id)
+    if app is None:
+        raise ApiError(SYNC.INVALID_APP_ID, field="app_id", http_status=404)
+    return public(app)
+
+
+@router.delete("/v1/apps/{app_id}", status_code=204)
+async def delete_app(app_id: str, ctx: Context = Depends(context)) -> Response:
+    try:
+        async with ctx.db.begin() as conn:
+            deleted = await app_queries.delete_app(conn, app_id)
+    except IntegrityError as exc:
+        raise ApiError(
+            SYNC.INVALID_VALUE,
+            "the app has messages; it is kept so their history stays complete",
+            field="app_id",
+            http_status=409,
+        ) from exc
+    if not deleted:
+        raise ApiError(SYNC.INVALID_APP_ID, field="app_id", http_status=404)
+    ctx.engine.dispatcher.forget_app(app_id)
+    return Response(status_code=204)

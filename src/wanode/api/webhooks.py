@@ -1,0 +1,63 @@
+"""`GET/POST /webhooks/whatsapp`: the WhatsApp webhook receiver (cloud-api.md §4)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+import orjson
+import structlog
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from wanode.api.context import Context, context
+from wanode.engine.inbound import ingest
+from wanode.events import MalformedWebhook, parse_webhook
+from wanode.store import apps as app_queries
+
+router = APIRouter()
+log = structlog.get_logger(__name__)
+
+
+@router.get("/webhooks/whatsapp")
+async def verify(request: Request, ctx: Context = Depends(context)) -> PlainTextResponse:
+    params = request.query_params
+    token = params.get("hub.verify_token", "")
+    async with ctx.db.begin() as conn:
+        apps = await app_queries.list_apps(conn)
+    known = any(hmac.compare_digest(token, app["verify_token"]) for app in apps)
+    if params.get("hub.mode") == "subscribe" and token and known:
+        return PlainTextResponse(params.get("hub.challenge", ""))
+    return PlainTextResponse("verification failed", status_code=403)
+
+
+@router.post("/webhooks/whatsapp")
+async def receive(request: Request, ctx: Context = Depends(context)) -> JSONResponse:
+    raw = await request.body()
+    signature = request.headers.get("x-hub-signature-256", "")
+    async with ctx.db.begin() as conn:
+        apps = await app_queries.list_apps(conn)
+    # Verify on the exact bytes before parsing anything; an app's secret signs its numbers.
+    signed_by = [app for app in apps if _signed(raw, signature, app["app_secret"])]
+    if not signed_by:
+        log.warning("webhook_bad_signature", has_signature=bool(signature))
+        return JSONResponse({"error": "invalid signature"}, status_code=401)
+    try:
+        events = parse_webhook(orjson.loads(raw))
+    except (orjson.JSONDecodeError, MalformedWebhook) as exc:
+        log.warning("webhook_malformed", reason=str(exc))
+        return JSONResponse({"error": "malformed webhook"}, status_code=400)
+    by_number: dict[str, dict[str, Any]] = {app["phone_number_id"]: app for app in signed_by}
+    async with ctx.db.begin() as conn:
+        stored = await ingest(conn, events, apps=by_number, now=ctx.engine.clock())
+    if stored:
+        ctx.engine.wake("status")
+    return JSONResponse({"received": stored})
+
+
+def _signed(raw: bytes, header: str, secret: str) -> bool:
+    if not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(header[len("sha256=") :], expected)

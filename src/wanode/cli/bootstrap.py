@@ -1,0 +1,92 @@
+"""Building a running wanode from settings: database, sandbox, engine, API."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+
+from wanode.api import Context, create_app
+from wanode.config import Settings
+from wanode.engine import Engine, Gateways
+from wanode.engine.gateways import provision_in_sandbox
+from wanode.store import Database
+from wanode.store import apps as app_queries
+
+
+@dataclass
+class FirstRun:
+    app: dict[str, Any]
+    new_key: str | None
+
+
+def build_sandbox(settings: Settings, *, webhook_transport: Any | None = None) -> Any:
+    """The in-process sandbox; `webhook_transport` (an httpx transport) replaces real HTTP."""
+    from wanode.sandbox import HandsetConfig, Sandbox, SandboxConfig
+
+    return Sandbox(
+        SandboxConfig(
+            default_handset=HandsetConfig(
+                sent_delay=settings.sandbox_sent_delay,
+                delivered_delay=settings.sandbox_delivered_delay,
+                read_delay=settings.sandbox_read_delay,
+            )
+        ),
+        webhook_transport=webhook_transport,
+    )
+
+
+async def ensure_defaults(db: Database, *, gateway: str) -> FirstRun:
+    """On an empty database: create a default app on `gateway` and a first API key."""
+    async with db.begin() as conn:
+        apps = await app_queries.list_apps(conn)
+        app = apps[0] if apps else None
+        if app is None:
+            app = await app_queries.create_app(
+                conn,
+                name="Default app",
+                phone_number_id="1" + "".join(secrets.choice("0123456789") for _ in range(14)),
+                waba_id="2" + "".join(secrets.choice("0123456789") for _ in range(14)),
+                display_phone_number="15550100001",
+                access_token=secrets.token_urlsafe(32),
+                app_secret=secrets.token_hex(16),
+                verify_token=secrets.token_urlsafe(16),
+                gateway=gateway,
+                graph_base_url=None,
+                api_version=None,
+                notify_url=None,
+            )
+        new_key = None
+        if await app_queries.count_keys(conn) == 0:
+            new_key = await app_queries.create_key(conn, "default")
+    return FirstRun(app=app, new_key=new_key)
+
+
+async def provision_all(db: Database, sandbox: Any, settings: Settings) -> None:
+    """The in-process sandbox keeps no state across restarts: tell it our numbers again."""
+    async with db.begin() as conn:
+        apps = await app_queries.list_apps(conn)
+    for app in apps:
+        if app["gateway"] == "sandbox" and not app["graph_base_url"]:
+            provision_in_sandbox(sandbox, app, settings.webhook_url())
+
+
+def build_service(
+    settings: Settings,
+    db: Database,
+    *,
+    worker: bool = True,
+    webhook_transport: Any | None = None,
+    clock: Callable[[], float] = time.time,
+) -> tuple[FastAPI, Context]:
+    sandbox = (
+        build_sandbox(settings, webhook_transport=webhook_transport) if settings.sandbox else None
+    )
+    gateways = Gateways(settings, sandbox_app=sandbox.app if sandbox is not None else None)
+    engine = Engine(db, settings, gateways, dispatch=worker, clock=clock)
+    ctx = Context(settings=settings, db=db, engine=engine, sandbox=sandbox)
+    return create_app(ctx), ctx

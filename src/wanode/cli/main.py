@@ -1,0 +1,277 @@
+"""The `wanode` command line: builds settings and calls in; no logic of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated, Any
+
+import httpx
+import typer
+import uvicorn
+from rich.console import Console
+
+from wanode.cli.bootstrap import build_service, ensure_defaults, provision_all
+from wanode.config import Settings
+from wanode.logs import configure
+from wanode.store import Database
+from wanode.store import apps as app_queries
+
+cli = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="wanode: WhatsApp messaging engine"
+)
+keys = typer.Typer(no_args_is_help=True, help="API keys")
+apps = typer.Typer(no_args_is_help=True, help="WhatsApp business numbers (apps)")
+db_cli = typer.Typer(no_args_is_help=True, help="Database")
+cli.add_typer(keys, name="keys")
+cli.add_typer(apps, name="apps")
+cli.add_typer(db_cli, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def main() -> None:
+    cli()
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Dispatch messages in this process")
+    ] = True,
+    sandbox: Annotated[
+        bool | None,
+        typer.Option("--sandbox/--no-sandbox", help="Mount the built-in sandbox under /sandbox"),
+    ] = None,
+) -> None:
+    """Run the API, the engine and (by default) the in-process sandbox."""
+    overrides: dict[str, Any] = {
+        k: v for k, v in {"host": host, "port": port, "sandbox": sandbox}.items() if v is not None
+    }
+    settings = Settings(**overrides)
+    if settings.public_url is None and settings.host in ("0.0.0.0", "::"):
+        settings.public_url = f"http://127.0.0.1:{settings.port}"
+    configure(settings.log_level, json=settings.log_json)
+    asyncio.run(_serve(settings, worker=worker and settings.worker))
+
+
+async def _serve(settings: Settings, *, worker: bool) -> None:
+    db = Database(settings.database_url)
+    await db.migrate()
+    first = await ensure_defaults(db, gateway="sandbox" if settings.sandbox else "cloud")
+    app, ctx = build_service(settings, db, worker=worker)
+    if ctx.sandbox is not None:
+        await provision_all(db, ctx.sandbox, settings)
+    base = f"http://{settings.host}:{settings.port}"
+    out.print(f"wanode listening on {base}")
+    if ctx.sandbox is not None:
+        out.print(
+            f"sandbox: {base}/sandbox (handset inbox: GET {base}/sandbox/handsets/<wa_id>/messages)"
+        )
+    out.print(f"default app id: {first.app['id']}")
+    if first.new_key:
+        out.print("API key (shown once, keep it):")
+        out.print(first.new_key, soft_wrap=True)
+    sys.stdout.flush()
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="warning", lifespan="on"
+    )
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await db.dispose()
+
+
+@cli.command("sandbox")
+def sandbox_cmd(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8090,
+    phone_number_id: Annotated[
+        str | None, typer.Option(help="Provision this business number at start")
+    ] = None,
+    waba_id: Annotated[str, typer.Option()] = "100000000000000",
+    display_phone_number: Annotated[str, typer.Option()] = "15550100001",
+    access_token: Annotated[str | None, typer.Option(envvar="WANODE_SANDBOX_ACCESS_TOKEN")] = None,
+    app_secret: Annotated[str | None, typer.Option(envvar="WANODE_SANDBOX_APP_SECRET")] = None,
+    webhook_url: Annotated[
+        str, typer.Option(help="Where the sandbox posts webhooks")
+    ] = "http://127.0.0.1:8080/webhooks/whatsapp",
+) -> None:
+    """Run the sandbox WhatsApp Business Platform alone (Graph-style paths at the root)."""
+    from wanode.cli.bootstrap import build_sandbox
+    from wanode.sandbox import BusinessNumber
+
+    settings = Settings()
+    configure(settings.log_level, json=settings.log_json)
+    sb = build_sandbox(settings)
+    if phone_number_id:
+        if not access_token or not app_secret:
+            raise typer.BadParameter(
+                "--access-token and --app-secret are required with --phone-number-id"
+            )
+        sb.provision(
+            BusinessNumber(
+                phone_number_id=phone_number_id,
+                waba_id=waba_id,
+                display_phone_number=display_phone_number,
+                access_token=access_token,
+                app_secret=app_secret,
+                webhook_url=webhook_url,
+            )
+        )
+    out.print(f"sandbox listening on http://{host}:{port}")
+    sys.stdout.flush()
+    uvicorn.run(sb.app, host=host, port=port, log_level="warning")
+
+
+@cli.command()
+def send(
+    to: Annotated[str, typer.Option(help="WhatsApp id (phone number with country code)")],
+    text: Annotated[str, typer.Option(help="Text body")],
+    app: Annotated[str | None, typer.Option(help="App id (default: the first app)")] = None,
+    notify_url: Annotated[
+        str | None, typer.Option(help="Where delivery reports are POSTed")
+    ] = None,
+    url: Annotated[str, typer.Option(help="wanode base URL")] = "http://127.0.0.1:8080",
+    key: Annotated[str | None, typer.Option(envvar="WANODE_API_KEY", help="API key")] = None,
+) -> None:
+    """Send a text message through a running wanode's Messaging API."""
+    if not key:
+        raise typer.BadParameter("an API key is needed: --key or WANODE_API_KEY")
+    with httpx.Client(base_url=url, headers={"key": key}, timeout=10) as client:
+        app_id = app or _first_app(client)
+        body: dict[str, Any] = {
+            "appid": app_id,
+            "deliverychannel": "whatsapp",
+            "destination": [{"waid": [to]}],
+            "channels": {"OTT-Messaging": {"wa": {"type": "text", "text": {"body": text}}}},
+        }
+        if notify_url:
+            body["notifyurl"] = notify_url
+        response = client.post("/resources/v1/messaging", json=body)
+    out.print_json(json.dumps(response.json()))
+    if response.status_code != 200:
+        raise typer.Exit(1)
+
+
+def _first_app(client: httpx.Client) -> str:
+    response = client.get("/v1/apps")
+    if response.status_code != 200:
+        err.print(response.text)
+        raise typer.Exit(1)
+    found = response.json()["apps"]
+    if not found:
+        err.print("no app registered; add one with `wanode apps add`")
+        raise typer.Exit(1)
+    return str(found[0]["id"])
+
+
+@keys.command("create")
+def keys_create(name: Annotated[str, typer.Option(help="A label for the key")] = "cli") -> None:
+    """Create an API key; the key is printed alone on the last line."""
+
+    async def run() -> str:
+        db = Database(Settings().database_url)
+        try:
+            await db.migrate()
+            async with db.begin() as conn:
+                return await app_queries.create_key(conn, name)
+        finally:
+            await db.dispose()
+
+    key = asyncio.run(run())
+    err.print("New API key (only its hash is stored; this is the one time it is shown):")
+    print(key)
+
+
+@apps.command("add")
+def apps_add(
+    phone_number_id: Annotated[str, typer.Option()],
+    waba_id: Annotated[str, typer.Option()],
+    access_token: Annotated[
+        str, typer.Option(envvar="WANODE_APP_ACCESS_TOKEN", prompt=True, hide_input=True)
+    ],
+    app_secret: Annotated[
+        str, typer.Option(envvar="WANODE_APP_SECRET", prompt=True, hide_input=True)
+    ],
+    verify_token: Annotated[
+        str, typer.Option(envvar="WANODE_APP_VERIFY_TOKEN", prompt=True, hide_input=True)
+    ],
+    name: Annotated[str, typer.Option()] = "WhatsApp app",
+    display_phone_number: Annotated[str, typer.Option()] = "",
+    gateway: Annotated[str, typer.Option(help="cloud or sandbox")] = "cloud",
+    graph_base_url: Annotated[
+        str | None, typer.Option(help="Graph API base URL (default Meta's)")
+    ] = None,
+    api_version: Annotated[str | None, typer.Option()] = None,
+    notify_url: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Register a WhatsApp business number. Secrets are stored, never printed."""
+    from wanode.api.apps import AppIn, public
+
+    try:
+        body = AppIn(
+            name=name,
+            phone_number_id=phone_number_id,
+            waba_id=waba_id,
+            display_phone_number=display_phone_number,
+            access_token=access_token,
+            app_secret=app_secret,
+            verify_token=verify_token,
+            gateway=gateway,  # type: ignore[arg-type]
+            graph_base_url=graph_base_url,
+            api_version=api_version,
+            notify_url=notify_url,
+        )
+    except ValueError as exc:
+        err.print(f"invalid app: {exc}")
+        raise typer.Exit(2) from exc
+    values = body.model_dump()
+    values["display_phone_number"] = values["display_phone_number"] or phone_number_id
+
+    async def run() -> dict[str, Any]:
+        db = Database(Settings().database_url)
+        try:
+            await db.migrate()
+            async with db.begin() as conn:
+                return await app_queries.create_app(conn, **values)
+        finally:
+            await db.dispose()
+
+    out.print_json(json.dumps(public(asyncio.run(run()))))
+
+
+@apps.command("list")
+def apps_list() -> None:
+    """List registered apps (without secrets)."""
+    from wanode.api.apps import public
+
+    async def run() -> list[dict[str, Any]]:
+        db = Database(Settings().database_url)
+        try:
+            await db.migrate()
+            async with db.begin() as conn:
+                return await app_queries.list_apps(conn)
+        finally:
+            await db.dispose()
+
+    out.print_json(json.dumps([public(a) for a in asyncio.run(run())]))
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations."""
+
+    async def run() -> None:
+        db = Database(Settings().database_url)
+        try:
+            await db.migrate()
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+    out.print("database is up to date")

@@ -1,0 +1,96 @@
+"""Recording a status on a message, and the delivery report it fires."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wanode.codes import DrCode, dr_for_meta_code
+from wanode.codes import webex as codes
+from wanode.notify.payload import additional_info, delivery_report
+from wanode.store import deliveries, lifecycle
+from wanode.store import messages as outbox
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a message failed: the DR code reported, and Meta's error when there is one."""
+
+    dr: DrCode
+    meta_code: int | None
+    title: str
+    details: str = ""
+
+    @classmethod
+    def from_meta(cls, code: int, title: str, details: str = "") -> Failure:
+        return cls(dr_for_meta_code(code), code, title, details)
+
+
+_DR_BY_STATUS = {
+    lifecycle.SUBMITTED: codes.SUBMITTED,
+    lifecycle.DELIVERED: codes.DELIVERED,
+    lifecycle.READ: codes.READ,
+}
+
+
+async def record(
+    conn: AsyncConnection,
+    message: dict[str, Any],
+    status: str,
+    *,
+    at: float,
+    now: float,
+    source: str,
+    failure: Failure | None = None,
+    wamid: str | None = None,
+    identity_key_hash: str | None = None,
+) -> bool:
+    """Append `status` to the message's history; if it moved the message forward, queue its DR.
+
+    `sent` has no DR code of its own in the Messaging API (7501 "Submitted" is reported when
+    the gateway accepts the message), so it is recorded in the history only.
+    """
+    error = None
+    if failure is not None:
+        error = (failure.meta_code, failure.title, failure.details)
+    advanced = await outbox.record_status(
+        conn,
+        message["transid"],
+        status,
+        at=at,
+        recorded_at=now,
+        source=source,
+        error=error,
+        wamid=wamid,
+    )
+    if not advanced:
+        return False
+    dr = failure.dr if failure is not None else _DR_BY_STATUS.get(status)
+    url = message.get("notify_url")
+    if dr is not None and url:
+        info = ""
+        if failure is not None:
+            info = (
+                additional_info(failure.meta_code, failure.details or failure.title)
+                if failure.meta_code is not None
+                else failure.details or failure.title
+            )
+        body = delivery_report(
+            transid=message["transid"],
+            waid=message["wa_id"],
+            destination=message["destination"],
+            destination_type=message["destination_type"],
+            dr=dr,
+            additional_info=info,
+            identity_key_hash=identity_key_hash,
+            correlationid=message.get("correlationid"),
+            callback_data=message.get("callback_data"),
+            occurred_at=datetime.fromtimestamp(at, UTC),
+        )
+        await deliveries.enqueue(
+            conn, transid=message["transid"], status=status, url=url, body=body, at=now
+        )
+    return True

@@ -1,0 +1,103 @@
+"""The engine: the long-running loops, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from wanode.config import Settings
+from wanode.engine.dispatcher import Dispatcher
+from wanode.engine.gateways import Gateways
+from wanode.engine.notifier import Notifier
+from wanode.engine.processor import StatusProcessor
+from wanode.notify.client import NotifyClient
+from wanode.store import Database
+
+log = structlog.get_logger(__name__)
+
+
+class Engine:
+    """Dispatcher, status processor and notifier over one database.
+
+    Each loop runs a pass, and sleeps only when the pass found nothing to do; `wake()` (called
+    by the API after it queues work) cuts the sleep short. Several engines in several processes
+    may share a PostgreSQL database: every claim is a lease taken with SKIP LOCKED.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        gateways: Gateways,
+        *,
+        notify_client: NotifyClient | None = None,
+        clock: Callable[[], float] = time.time,
+        dispatch: bool = True,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.gateways = gateways
+        self.clock = clock
+        self.notify_client = notify_client or NotifyClient(timeout=settings.notify_timeout)
+        self.dispatcher = Dispatcher(db, gateways, settings, clock=clock)
+        self.processor = StatusProcessor(db, settings, clock=clock)
+        self.notifier = Notifier(db, self.notify_client, settings, clock=clock)
+        self._dispatch = dispatch
+        self._wake = {name: asyncio.Event() for name in ("dispatch", "status", "notify")}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def wake(self, *loops: str) -> None:
+        for name in loops or tuple(self._wake):
+            self._wake[name].set()
+
+    def start(self) -> None:
+        loops: dict[str, Callable[[], Awaitable[int]]] = {
+            "status": self.processor.run_once,
+            "notify": self.notifier.run_once,
+        }
+        if self._dispatch:
+            loops["dispatch"] = self.dispatcher.run_once
+        for name, step in loops.items():
+            self._tasks.append(asyncio.create_task(self._loop(name, step), name=f"wanode-{name}"))
+        log.info("engine_started", loops=sorted(loops))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.notify_client.aclose()
+        await self.gateways.aclose()
+        log.info("engine_stopped")
+
+    async def run_until_idle(self, rounds: int = 3) -> None:
+        """Run passes until every loop finds nothing to do `rounds` times in a row (for tests)."""
+        idle = 0
+        while idle < rounds:
+            work = (
+                await self.dispatcher.run_once()
+                + await self.processor.run_once()
+                + await self.notifier.run_once()
+            )
+            idle = idle + 1 if work == 0 else 0
+
+    async def _loop(self, name: str, step: Callable[[], Awaitable[int]]) -> None:
+        wake = self._wake[name]
+        while True:
+            try:
+                done = await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("engine_loop_error", loop=name)
+                done = 0
+                await asyncio.sleep(1.0)
+            if done:
+                continue
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=self.settings.poll_interval)

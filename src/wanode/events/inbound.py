@@ -1,0 +1,169 @@
+"""Inbound messages: what a user sent to the business (cloud-api.md §4.4)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from wanode.events._node import Node
+from wanode.events.content import (
+    ButtonReply,
+    ListReply,
+    Location,
+    Media,
+    Order,
+    Reaction,
+    SystemNotice,
+    parse_button_reply,
+    parse_list_reply,
+    parse_location,
+    parse_media,
+    parse_order,
+    parse_reaction,
+    parse_system,
+)
+from wanode.events.errors import WebhookError, parse_errors
+
+
+class MessageKind(StrEnum):
+    """Meta's `type`, closed over what we understand: anything else is UNKNOWN (see `raw`)."""
+
+    TEXT = "text"
+    IMAGE = "image"
+    AUDIO = "audio"
+    VIDEO = "video"
+    DOCUMENT = "document"
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACTS = "contacts"
+    INTERACTIVE = "interactive"
+    BUTTON = "button"
+    REACTION = "reaction"
+    ORDER = "order"
+    SYSTEM = "system"
+    UNSUPPORTED = "unsupported"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def of(cls, value: str) -> MessageKind:
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.UNKNOWN
+
+
+_MEDIA_KINDS = frozenset(
+    {
+        MessageKind.IMAGE,
+        MessageKind.AUDIO,
+        MessageKind.VIDEO,
+        MessageKind.DOCUMENT,
+        MessageKind.STICKER,
+    }
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InboundMessage:
+    """One `messages[]` entry. Exactly the fields of its `kind` are set; the rest are None.
+
+    `profile_name` and `identity_key_hash` come from the value's `contacts` array (absent for
+    `system` messages). `text` is the body of a text message only; captions stay on `media`.
+    `button_payload`/`button_text` are a template quick-reply tap (`button`).
+    """
+
+    phone_number_id: str
+    wamid: str
+    from_wa_id: str
+    timestamp: datetime
+    kind: MessageKind
+    profile_name: str | None = None
+    identity_key_hash: str | None = None
+    context_wamid: str | None = None
+    text: str | None = None
+    button_payload: str | None = None
+    button_text: str | None = None
+    list_reply: ListReply | None = None
+    button_reply: ButtonReply | None = None
+    media: Media | None = None
+    location: Location | None = None
+    contacts: tuple[Mapping[str, Any], ...] = ()
+    reaction: Reaction | None = None
+    order: Order | None = None
+    system: SystemNotice | None = None
+    errors: tuple[WebhookError, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class _Sender:
+    name: str | None
+    identity_key_hash: str | None
+
+
+def parse_messages(value: Node, phone_number_id: str) -> list[InboundMessage]:
+    """Every message of a `messages` change value, each matched to its sender's profile."""
+    senders: dict[str | None, _Sender] = {}
+    for contact in value.objects("contacts"):
+        profile = contact.opt_obj("profile")
+        senders[contact.opt_string("wa_id")] = _Sender(
+            name=profile.opt_string("name") if profile else None,
+            identity_key_hash=contact.opt_string("identity_key_hash"),
+        )
+    # A user's wa_id and phone number may differ (§4.3); one contact beside one message is
+    # still that message's sender.
+    only = next(iter(senders.values())) if len(senders) == 1 else None
+    messages = []
+    for node in value.objects("messages"):
+        message = _parse_message(node, phone_number_id)
+        sender = senders.get(message.from_wa_id, only)
+        if sender is not None:
+            message = replace(
+                message, profile_name=sender.name, identity_key_hash=sender.identity_key_hash
+            )
+        messages.append(message)
+    return messages
+
+
+def _parse_message(node: Node, phone_number_id: str) -> InboundMessage:
+    kind = MessageKind.of(node.string("type"))
+    context = node.opt_obj("context")
+    interactive = node.obj("interactive") if kind is MessageKind.INTERACTIVE else None
+    reply_type = interactive.opt_string("type") if interactive else None
+    button = node.obj("button") if kind is MessageKind.BUTTON else None
+    return InboundMessage(
+        phone_number_id=phone_number_id,
+        wamid=node.string("id"),
+        from_wa_id=node.string("from"),
+        timestamp=node.unix_time("timestamp"),
+        kind=kind,
+        context_wamid=context.opt_string("id") if context else None,
+        text=node.obj("text").string("body") if kind is MessageKind.TEXT else None,
+        button_payload=button.opt_string("payload") if button else None,
+        button_text=button.opt_string("text") if button else None,
+        list_reply=(
+            parse_list_reply(interactive.obj("list_reply"))
+            if interactive and reply_type == "list_reply"
+            else None
+        ),
+        button_reply=(
+            parse_button_reply(interactive.obj("button_reply"))
+            if interactive and reply_type == "button_reply"
+            else None
+        ),
+        media=parse_media(node.obj(kind)) if kind in _MEDIA_KINDS else None,
+        location=parse_location(node.obj("location")) if kind is MessageKind.LOCATION else None,
+        contacts=(
+            tuple(contact.frozen() for contact in node.objects("contacts"))
+            if kind is MessageKind.CONTACTS
+            else ()
+        ),
+        reaction=parse_reaction(node.obj("reaction")) if kind is MessageKind.REACTION else None,
+        order=parse_order(node.obj("order")) if kind is MessageKind.ORDER else None,
+        system=parse_system(node.obj("system")) if kind is MessageKind.SYSTEM else None,
+        errors=parse_errors(node),
+        raw=node.frozen(),
+    )

@@ -1,0 +1,105 @@
+"""Posting a delivery report to a notify URL, and deciding what the answer means.
+
+Policy (which HTTP answers are final) is `classify`, a pure function; the I/O is an httpx
+client whose transport can be swapped, as in the gateway layer.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+
+
+class Outcome(enum.Enum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    GIVE_UP = "give_up"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one POST achieved. `error` is a short reason (never the response body, which is
+    the receiver's and may hold anything)."""
+
+    outcome: Outcome
+    status_code: int | None
+    error: str | None
+
+
+# reference/webex-connect.md §3: "No retry for these HTTP responses: 202-208, 226, 300-308,
+# 400, 402, 404-411, 414-416, 418, 505".
+_NO_RETRY = frozenset(
+    [
+        *range(202, 209),
+        226,
+        *range(300, 309),
+        400,
+        402,
+        *range(404, 412),
+        *range(414, 417),
+        418,
+        505,
+    ]
+)
+
+
+def classify(status_code: int) -> Outcome:
+    """The fate of a DR given the receiver's HTTP status.
+
+    Every 2xx is DELIVERED. The no-retry list names 202-208 and 226 too: we read it as "the
+    receiver took the report", so they are DELIVERED rather than GIVE_UP; either way they are
+    not retried, which is all the list says. The rest of the list (3xx, the listed 4xx, 505)
+    is GIVE_UP: redirects are not followed and those answers will not change on a retry.
+    Everything else (401, 403, 412, 413, 417, 429, other 5xx, ...) is RETRY.
+    """
+    if 200 <= status_code <= 299:
+        return Outcome.DELIVERED
+    if status_code in _NO_RETRY:
+        return Outcome.GIVE_UP
+    return Outcome.RETRY
+
+
+class NotifyClient:
+    """POSTs bodies to notify URLs. Never raises for a bad URL or a failed exchange: every
+    result is an `Attempt` the notifier loop can record and schedule from."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        user_agent: str = "wanode/0.1",
+    ) -> None:
+        self._client = httpx.AsyncClient(
+            timeout=timeout,
+            transport=transport,
+            # A redirect is an answer (GIVE_UP), not an instruction: following it would post
+            # reports to a host the customer never configured.
+            follow_redirects=False,
+            headers={"User-Agent": user_agent, "Content-Type": "application/json"},
+        )
+
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> Attempt:
+        try:
+            target = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError):
+            return Attempt(Outcome.GIVE_UP, None, "invalid URL")
+        if target.scheme not in ("http", "https") or not target.host:
+            return Attempt(Outcome.GIVE_UP, None, "invalid URL")
+        try:
+            response = await self._client.post(target, content=body, headers=headers)
+        except httpx.InvalidURL:
+            return Attempt(Outcome.GIVE_UP, None, "invalid URL")
+        except httpx.HTTPError as exc:
+            return Attempt(Outcome.RETRY, None, type(exc).__name__)
+        outcome = classify(response.status_code)
+        error = None if outcome is Outcome.DELIVERED else f"HTTP {response.status_code}"
+        return Attempt(outcome, response.status_code, error)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,63 @@
+"""The delivery-report (DR) JSON posted to notify URLs (reference/webex-connect.md §3). Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from wanode.codes import DrCode
+
+
+def delivery_report(
+    *,
+    transid: str,
+    waid: str,
+    destination: str,
+    destination_type: str = "waid",
+    dr: DrCode,
+    additional_info: str = "",
+    identity_key_hash: str | None,
+    correlationid: str | None,
+    callback_data: str | None,
+    occurred_at: datetime,
+    subtid: str = "",
+) -> dict[str, Any]:
+    """The DR body, key for key and in the order of the reference sample.
+
+    Receivers parse this with code written against Webex Connect, so the mixed key casing
+    (`timeStamp`, `Description`) is kept and absent values are empty strings, never null or
+    missing. `bsuid` and `waidNormalized` are left out: we have no business-scoped user id
+    (Meta's BSUID rollout has not reached the Cloud API we speak) and no normalisation flag,
+    and an invented placeholder would tell the receiver something false; their absence is
+    what a receiver sees from senders without the feature.
+
+    `occurred_at` must be timezone-aware; its offset is kept, as in the sample.
+    """
+    if occurred_at.tzinfo is None:
+        raise ValueError("occurred_at must be timezone-aware")
+    return {
+        "deliveryInfoNotification": {
+            "deliveryInfo": {
+                "timeStamp": occurred_at.isoformat(timespec="milliseconds"),
+                "waid": waid,
+                "destination": destination,
+                "destinationType": destination_type,
+                "deliveryChannel": "whatsapp",
+                "deliveryStatus": dr.delivery_status,
+                "code": dr.code,
+                "Description": dr.description,
+                "additionalInfo": additional_info,
+                "identityKeyHash": identity_key_hash or "",
+            },
+            "transid": transid,
+            "subtid": subtid,
+            "correlationid": correlationid or "",
+            "callbackData": callback_data or "",
+        }
+    }
+
+
+def additional_info(meta_code: int, text: str) -> str:
+    """Meta's code and text as Webex Connect forwards them: `(#131047)  | Re-engagement message`
+    (two spaces before the bar, as in every published sample)."""
+    return f"(#{meta_code})  | {text}"

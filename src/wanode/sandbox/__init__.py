@@ -1,0 +1,28 @@
+"""The built-in WhatsApp Business Platform: a Cloud API look-alike for tests, demos and benchmarks.
+
+`Sandbox(config).app` is an ASGI app speaking the Cloud API's wire format, with its state in
+memory: provisioned business numbers, simulated handsets with inboxes, and signed webhooks.
+
+Decisions where Meta's behaviour is unknown or would not help a test bench:
+
+- An unknown phone-number-id answers HTTP 404, code 803 "Phone number not found",
+  type GraphMethodException (cloud-api.md §8). Real Graph answers a generic 100 with subcode
+  33 here; 803 is the registry's own code for the case and lets clients tell a wrong id from
+  a bad payload. The bearer token is judged first, as Graph does: a token no number knows is
+  190 (HTTP 401) whatever the id.
+- A handset's inbox (`GET /handsets/{wa_id}/messages`) lists a message from its first status
+  webhook on; the entry's `status` then mirrors the last status emitted: `sent` (on its way,
+  e.g. the handset is offline), `delivered`, `read`, or `failed` (with `error`).
+- Failures the platform learns after accepting a message (a number not on WhatsApp, 131026;
+  an identity key hash mismatch, 137000) answer 200 and then emit only a `failed` status.
+- Status delays count from acceptance; an offline handset gets `delivered` as soon as it
+  comes back online, and `read` after the usual delivered-to-read gap.
+"""
+
+from wanode.sandbox.config import HandsetConfig, SandboxConfig
+from wanode.sandbox.errors import MetaError
+from wanode.sandbox.numbers import BusinessNumber
+from wanode.sandbox.sandbox import Sandbox
+from wanode.sandbox.webhooks import sign
+
+__all__ = ["BusinessNumber", "HandsetConfig", "MetaError", "Sandbox", "SandboxConfig", "sign"]

@@ -1,0 +1,61 @@
+"""Configuration of the sandbox and of its simulated handsets."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+_DELAYS = ("sent_delay", "delivered_delay", "read_delay")
+_SWITCHES = ("reads", "online", "exists")
+
+
+@dataclass(frozen=True)
+class HandsetConfig:
+    """How a simulated handset behaves.
+
+    Delays are seconds counted from the moment the platform accepted the message, so the
+    defaults read as a timeline: sent at 0.3 s, delivered at 1 s, read at 2 s.
+    `reads=False` is a user with read receipts off; `online=False` holds `delivered`/`read`
+    until the handset comes back; `exists=False` is a number that is not on WhatsApp.
+    """
+
+    sent_delay: float = 0.3
+    delivered_delay: float = 1.0
+    read_delay: float = 2.0
+    reads: bool = True
+    online: bool = True
+    exists: bool = True
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def updated(self, changes: dict[str, Any]) -> HandsetConfig:
+        """A copy with `changes` applied; raises `ValueError` naming the first bad key."""
+        for key, value in changes.items():
+            if key in _DELAYS:
+                # bool is an int subclass; `true` is not a delay.
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise ValueError(f"{key} must be a number of seconds")
+                if not math.isfinite(value) or value < 0:
+                    raise ValueError(f"{key} must be a finite, non-negative number of seconds")
+            elif key in _SWITCHES:
+                if not isinstance(value, bool):
+                    raise ValueError(f"{key} must be true or false")
+            else:
+                raise ValueError(f"unknown handset setting {key!r}")
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """The sandbox's one configuration object.
+
+    A webhook POST that fails (non-2xx, timeout, connection error) is retried up to
+    `webhook_retries` more times, waiting `webhook_retry_base * 2**n` seconds before retry n.
+    """
+
+    default_handset: HandsetConfig = field(default_factory=HandsetConfig)
+    webhook_timeout: float = 10.0
+    webhook_retries: int = 5
+    webhook_retry_base: float = 0.5

@@ -1,0 +1,67 @@
+"""Meta error objects: the synchronous error answer (cloud-api.md §1.5) and the asynchronous
+`errors[]` item carried by `failed` statuses (§4.5, §8). Titles and HTTP statuses come from the
+registry in `wanode.codes`; nothing here invents a code.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from wanode.codes import meta_code
+
+ERROR_DOCS = "/docs/whatsapp/cloud-api/support/error-codes/"
+
+
+class MetaError(Exception):
+    """A request the platform refuses, answered synchronously with a Graph error object."""
+
+    def __init__(self, code: int, details: str, *, error_type: str = "OAuthException") -> None:
+        super().__init__(f"({code}) {details}")
+        self.code = code
+        self.details = details
+        self.error_type = error_type
+
+    @property
+    def http_status(self) -> int:
+        return meta_code(self.code).http_status
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": f"(#{self.code}) {meta_code(self.code).title}",
+                "type": self.error_type,
+                "code": self.code,
+                "error_data": {"messaging_product": "whatsapp", "details": self.details},
+                "fbtrace_id": _fbtrace_id(),
+            }
+        }
+
+
+class SandboxError(Exception):
+    """A request to the sandbox's own API (handsets, numbers) that cannot be served."""
+
+    def __init__(self, http_status: int, message: str) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.message = message
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message}}
+
+
+def status_error(code: int, details: str) -> dict[str, Any]:
+    """One item of `statuses[].errors` for a message that failed after it was accepted."""
+    title = meta_code(code).title
+    return {
+        "code": code,
+        "title": title,
+        "message": title,
+        "error_data": {"details": details},
+        "href": ERROR_DOCS,
+    }
+
+
+def _fbtrace_id() -> str:
+    # Meta's trace ids are short opaque tokens; callers only log them.
+    return secrets.token_urlsafe(16)[:22]

@@ -1,0 +1,243 @@
+"""Validation of requests to `POST /{version}/{phone-number-id}/messages` (cloud-api.md §1, §11.1).
+
+A valid request parses into a `SendRequest` or a `ReadReceipt`; anything else raises `MetaError`
+with the code Meta answers: 131008 for a missing value, 131009 for a bad value, 131051 for an
+unknown `type`, 100 for an unknown key or a value of the wrong JSON type.
+
+Per-kind checks live in `KINDS`, one function per message type that validates the type's body
+object and returns a readable summary of it for the handset's inbox.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from wanode.codes import SYNC
+from wanode.messages import InvalidMessage, Text
+from wanode.sandbox.errors import MetaError
+
+MAX_CALLBACK_DATA = 512
+
+_ENVELOPE = frozenset(
+    {
+        "messaging_product",
+        "recipient_type",
+        "to",
+        "type",
+        "context",
+        "biz_opaque_callback_data",
+        "recipient_identity_key_hash",
+    }
+)
+_READ_RECEIPT = frozenset({"messaging_product", "status", "message_id", "typing_indicator"})
+_PHONE_CHARS = re.compile(r"[0-9+\-() ]+")
+# E.164 allows at most 15 digits; fewer than 7 cannot hold a country code and a subscriber.
+_WA_ID_DIGITS = range(7, 16)
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    to: str
+    wa_id: str
+    kind: str
+    summary: str
+    context_id: str | None
+    biz_opaque_callback_data: str | None
+    recipient_identity_key_hash: str | None
+
+
+@dataclass(frozen=True)
+class ReadReceipt:
+    message_id: str
+
+
+KindCheck = Callable[[Any], str]
+
+
+def parse_request(payload: Any) -> SendRequest | ReadReceipt:
+    if not isinstance(payload, dict):
+        raise MetaError(100, "the request body must be a JSON object")
+    _check_product(payload)
+    if "status" in payload:
+        return _parse_read_receipt(payload)
+    kind = payload.get("type", "text")  # Meta defaults an omitted type to text
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise MetaError(131051, f"type: {kind!r} is not a supported message type")
+    _only_keys(payload, _ENVELOPE | {kind}, "")
+    to = payload.get("to")
+    if to is None:
+        raise MetaError(131008, "to: the recipient's phone number is required")
+    wa_id = normalise_wa_id(to)
+    if payload.get("recipient_type", "individual") != "individual":
+        raise MetaError(131009, "recipient_type: the sandbox only delivers to individuals")
+    if kind not in payload:
+        raise MetaError(131008, f"{kind}: the {kind} object is required when type is {kind!r}")
+    return SendRequest(
+        to=to,
+        wa_id=wa_id,
+        kind=kind,
+        summary=KINDS[kind](payload[kind]),
+        context_id=_context_id(payload.get("context")),
+        biz_opaque_callback_data=_callback_data(payload.get("biz_opaque_callback_data")),
+        recipient_identity_key_hash=_optional_string(payload, "recipient_identity_key_hash"),
+    )
+
+
+def normalise_wa_id(to: Any) -> str:
+    """The digits of a phone number written with `+`, spaces, dashes or parentheses.
+
+    The digits are taken as a full international number; Meta's habit of prefixing the
+    business's country code to numbers without `+` is not simulated.
+    """
+    if not isinstance(to, str):
+        raise MetaError(100, "to: must be a string")
+    digits = re.sub(r"\D", "", to)
+    if not _PHONE_CHARS.fullmatch(to) or len(digits) not in _WA_ID_DIGITS:
+        raise MetaError(131009, f"to: {to!r} is not a valid phone number")
+    return digits
+
+
+def _check_product(payload: dict[str, Any]) -> None:
+    product = payload.get("messaging_product")
+    if product is None:
+        raise MetaError(131008, "messaging_product: is required and must be 'whatsapp'")
+    if product != "whatsapp":
+        raise MetaError(131009, f"messaging_product: {product!r} is not 'whatsapp'")
+
+
+def _parse_read_receipt(payload: dict[str, Any]) -> ReadReceipt:
+    _only_keys(payload, _READ_RECEIPT, "")
+    if payload["status"] != "read":
+        raise MetaError(100, f"status: {payload['status']!r} is not 'read'")
+    message_id = payload.get("message_id")
+    if message_id is None:
+        raise MetaError(131008, "message_id: the id of the message to mark as read is required")
+    if not isinstance(message_id, str):
+        raise MetaError(100, "message_id: must be a string")
+    indicator = payload.get("typing_indicator")
+    if indicator is not None and indicator != {"type": "text"}:
+        raise MetaError(100, "typing_indicator: must be {'type': 'text'}")
+    return ReadReceipt(message_id=message_id)
+
+
+def _context_id(context: Any) -> str | None:
+    if context is None:
+        return None
+    if not isinstance(context, dict):
+        raise MetaError(100, "context: must be an object")
+    _only_keys(context, frozenset({"message_id"}), "context")
+    message_id = context.get("message_id")
+    if message_id is None:
+        raise MetaError(131008, "context.message_id: is required")
+    if not isinstance(message_id, str):
+        raise MetaError(100, "context.message_id: must be a string")
+    return message_id
+
+
+def _callback_data(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MetaError(100, "biz_opaque_callback_data: must be a string")
+    if len(value) > MAX_CALLBACK_DATA:
+        raise MetaError(
+            131009,
+            f"biz_opaque_callback_data: is {len(value)} characters; "
+            f"at most {MAX_CALLBACK_DATA} are allowed",
+        )
+    return value
+
+
+def _optional_string(payload: dict[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    if value is not None and not isinstance(value, str):
+        raise MetaError(100, f"{key}: must be a string")
+    return value
+
+
+def _only_keys(obj: dict[str, Any], allowed: frozenset[str], path: str) -> None:
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        where = f"{path}.{unknown[0]}" if path else unknown[0]
+        raise MetaError(100, f"{where}: unknown parameter")
+
+
+def _object(body: Any, kind: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise MetaError(100, f"{kind}: must be an object")
+    return body
+
+
+def _text(body: Any) -> str:
+    _only_keys(_object(body, "text"), frozenset({"body", "preview_url"}), "text")
+    try:
+        return Text.from_json(body).body
+    except InvalidMessage as exc:
+        missing = exc.code in (SYNC.KEY_MISSING, SYNC.MANDATORY_MISSING)
+        error = exc.under("text")
+        raise MetaError(131008 if missing else 131009, f"{error.field}: {error.reason}") from exc
+
+
+def _media(kind: str) -> KindCheck:
+    def check(body: Any) -> str:
+        media = _object(body, kind)
+        label = media.get("caption") or media.get("filename") or media.get("link") or media.get("id")
+        return f"[{kind}] {label}" if label else f"[{kind}]"
+
+    return check
+
+
+def _location(body: Any) -> str:
+    place = _object(body, "location")
+    where = f"({place.get('latitude')}, {place.get('longitude')})"
+    name = place.get("name") or place.get("address")
+    return f"[location] {name} {where}" if name else f"[location] {where}"
+
+
+def _contacts(body: Any) -> str:
+    if not isinstance(body, list):
+        raise MetaError(100, "contacts: must be an array")
+    names = [
+        str(card["name"].get("formatted_name", "?"))
+        for card in body
+        if isinstance(card, dict) and isinstance(card.get("name"), dict)
+    ]
+    return f"[contacts] {', '.join(names)}"
+
+
+def _interactive(body: Any) -> str:
+    message = _object(body, "interactive")
+    text = message.get("body")
+    label = text.get("text") if isinstance(text, dict) else None
+    head = f"[interactive {message.get('type')}]"
+    return f"{head} {label}" if label else head
+
+
+def _template(body: Any) -> str:
+    template = _object(body, "template")
+    language = template.get("language")
+    code = language.get("code") if isinstance(language, dict) else language
+    return f"[template {template.get('name')} ({code})]"
+
+
+def _reaction(body: Any) -> str:
+    reaction = _object(body, "reaction")
+    return f"[reaction] {reaction.get('emoji', '')} to {reaction.get('message_id')}"
+
+
+KINDS: dict[str, KindCheck] = {
+    "text": _text,
+    "image": _media("image"),
+    "audio": _media("audio"),
+    "video": _media("video"),
+    "document": _media("document"),
+    "sticker": _media("sticker"),
+    "location": _location,
+    "contacts": _contacts,
+    "interactive": _interactive,
+    "template": _template,
+    "reaction": _reaction,
+}

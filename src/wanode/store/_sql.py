@@ -1,0 +1,31 @@
+"""Small SQL helpers shared by the query modules."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+def now() -> float:
+    return time.time()
+
+
+async def insert_ignore(
+    conn: AsyncConnection, table: sa.Table, values: dict[str, Any], *, index: list[str]
+) -> bool:
+    """Insert unless a row with the same `index` columns exists. True when a row was inserted."""
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=index)
+    result = await conn.execute(stmt)
+    return bool(result.rowcount)
+
+
+def for_claim(stmt: sa.Select[Any], conn: AsyncConnection) -> sa.Select[Any]:
+    """Row locking for claims: SKIP LOCKED on PostgreSQL; SQLite serialises writers anyway."""
+    if conn.dialect.name == "postgresql":
+        return stmt.with_for_update(skip_locked=True)
+    return stmt

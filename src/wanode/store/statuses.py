@@ -1,0 +1,52 @@
+"""Named queries: the inbox of status webhooks waiting to be applied."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wanode.store._sql import insert_ignore
+from wanode.store.tables import messages, webhook_statuses
+
+
+async def store(conn: AsyncConnection, values: dict[str, Any]) -> bool:
+    """Keep a status webhook; a duplicate (same wamid and status) is ignored."""
+    return await insert_ignore(conn, webhook_statuses, values, index=["wamid", "status"])
+
+
+async def ready(conn: AsyncConnection, *, limit: int) -> list[dict[str, Any]]:
+    """Stored statuses whose message is known, oldest first, with what a DR needs of it."""
+    query = (
+        sa.select(
+            webhook_statuses,
+            messages.c.transid,
+            messages.c.wa_id,
+            messages.c.destination,
+            messages.c.destination_type,
+            messages.c.notify_url,
+            messages.c.correlationid,
+            messages.c.callback_data,
+        )
+        .join(messages, messages.c.wamid == webhook_statuses.c.wamid)
+        .order_by(webhook_statuses.c.occurred_at, webhook_statuses.c.id)
+        .limit(limit)
+    )
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def remove(conn: AsyncConnection, ids: list[int]) -> None:
+    if ids:
+        await conn.execute(webhook_statuses.delete().where(webhook_statuses.c.id.in_(ids)))
+
+
+async def drop_orphans(conn: AsyncConnection, *, received_before: float) -> int:
+    """Forget statuses for wamids we never sent (or sent from another system)."""
+    known = sa.select(messages.c.wamid).where(messages.c.wamid == webhook_statuses.c.wamid)
+    result = await conn.execute(
+        webhook_statuses.delete().where(
+            webhook_statuses.c.received_at < received_before, ~sa.exists(known)
+        )
+    )
+    return int(result.rowcount or 0)

@@ -1,0 +1,157 @@
+"""The schema, in SQLAlchemy Core. Times are UTC epoch seconds (double) so both backends agree."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+apps = sa.Table(
+    "apps",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("phone_number_id", sa.String(40), nullable=False, unique=True),
+    sa.Column("waba_id", sa.String(40), nullable=False),
+    sa.Column("display_phone_number", sa.String(32), nullable=False),
+    sa.Column("access_token", sa.Text, nullable=False),
+    sa.Column("app_secret", sa.Text, nullable=False),
+    sa.Column("verify_token", sa.Text, nullable=False),
+    sa.Column("gateway", sa.String(16), nullable=False),
+    sa.Column("graph_base_url", sa.Text),
+    sa.Column("api_version", sa.String(16)),
+    sa.Column("notify_url", sa.Text),
+    sa.Column("created_at", sa.Double, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("revoked_at", sa.Double),
+)
+
+# The outbox: a row is written `queued` in the transaction that answers the API.
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("transid", sa.String(36), primary_key=True),
+    sa.Column("app_id", sa.String(40), sa.ForeignKey("apps.id"), nullable=False),
+    sa.Column("wa_id", sa.String(32), nullable=False),
+    sa.Column("destination", sa.String(64), nullable=False),
+    sa.Column("destination_type", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("correlationid", sa.Text),
+    sa.Column("callback_data", sa.Text),
+    sa.Column("notify_url", sa.Text),
+    sa.Column("identity_key_hash", sa.Text),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_at", sa.Double, nullable=False),
+    sa.Column("wamid", sa.String(128), unique=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.Double, nullable=False),
+    sa.Column("lease_until", sa.Double),
+    sa.Column("error_code", sa.Integer),
+    sa.Column("error_title", sa.Text),
+    sa.Column("error_details", sa.Text),
+    sa.Column("expires_at", sa.Double),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("submitted_at", sa.Double),
+    sa.Index("ix_messages_dispatch", "status", "next_attempt_at"),
+)
+
+# Append-only history; one row per (message, status).
+status_events = sa.Table(
+    "status_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("transid", sa.String(36), sa.ForeignKey("messages.transid"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("occurred_at", sa.Double, nullable=False),
+    sa.Column("recorded_at", sa.Double, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("error_code", sa.Integer),
+    sa.Column("error_title", sa.Text),
+    sa.Column("error_details", sa.Text),
+    sa.UniqueConstraint("transid", "status"),
+    sa.Index("ix_status_events_transid", "transid"),
+)
+
+# Status webhooks are stored here first: they may arrive before the send that produced the
+# wamid has been recorded, so they wait here until their message is known.
+webhook_statuses = sa.Table(
+    "webhook_statuses",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("phone_number_id", sa.String(40), nullable=False),
+    sa.Column("wamid", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("occurred_at", sa.Double, nullable=False),
+    sa.Column("recipient_id", sa.String(32)),
+    sa.Column("identity_key_hash", sa.Text),
+    sa.Column("error_code", sa.Integer),
+    sa.Column("error_title", sa.Text),
+    sa.Column("error_details", sa.Text),
+    sa.Column("received_at", sa.Double, nullable=False),
+    sa.UniqueConstraint("wamid", "status"),
+)
+
+inbound_messages = sa.Table(
+    "inbound_messages",
+    metadata,
+    sa.Column("wamid", sa.String(128), primary_key=True),
+    sa.Column("app_id", sa.String(40), sa.ForeignKey("apps.id"), nullable=False),
+    sa.Column("wa_id", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("occurred_at", sa.Double, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("received_at", sa.Double, nullable=False),
+    sa.Index("ix_inbound_messages_wa_id", "wa_id"),
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("wa_id", sa.String(32), primary_key=True),
+    sa.Column("profile_name", sa.Text),
+    sa.Column("identity_key_hash", sa.Text),
+    sa.Column("last_inbound_at", sa.Double),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+
+# The outbox of notify-URL calls. Rows of one message are delivered in `id` order.
+dr_deliveries = sa.Table(
+    "dr_deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("transid", sa.String(36), sa.ForeignKey("messages.transid"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.Double, nullable=False),
+    sa.Column("lease_until", sa.Double),
+    sa.Column("last_status_code", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("finished_at", sa.Double),
+    sa.Index("ix_dr_deliveries_pending", "state", "next_attempt_at"),
+    sa.Index("ix_dr_deliveries_transid", "transid"),
+)

@@ -1,0 +1,90 @@
+"""A real HTTP receiver on loopback that records what it is sent (notify URLs, subscribers)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """Answers `responses` in turn (then 200), recording every request."""
+
+    port: int = 0
+    requests: list[Received] = field(default_factory=list)
+    responses: list[int] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def app(self) -> Starlette:
+        async def record(request: Request) -> Response:
+            self.requests.append(
+                Received(request.url.path, dict(request.headers), await request.body())
+            )
+            status = self.responses.pop(0) if self.responses else 200
+            return Response(status_code=status)
+
+        return Starlette(routes=[Route("/{path:path}", record, methods=["POST", "GET", "HEAD"])])
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.requests) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(
+                    f"expected {count} requests, got {len(self.requests)} within {timeout}s"
+                )
+            await asyncio.sleep(0.02)
+        return self.requests
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def serve_app(app: Any, port: int) -> AsyncIterator[None]:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+@asynccontextmanager
+async def receiver() -> AsyncIterator[Receiver]:
+    rec = Receiver(port=free_port())
+    async with serve_app(rec.app(), rec.port):
+        yield rec
