@@ -113,8 +113,8 @@ def parse_messages(value: Node, phone_number_id: str) -> list[InboundMessage]:
             name=profile.opt_string("name") if profile else None,
             identity_key_hash=contact.opt_string("identity_key_hash"),
         )
-    # A user's wa_id and phone number may differ (§4.3); one contact beside one message is
-    # still that message's sender.
+    # A user's wa_id and phone number may differ (§4.3): when the value names a single contact,
+    # it is the sender of every message beside it, whatever `from` says.
     only = next(iter(senders.values())) if len(senders) == 1 else None
     messages = []
     for node in value.objects("messages"):

@@ -102,16 +102,12 @@ def obj(value: Any, keys: Collection[str], *, required: Collection[str] = ()) ->
     return present
 
 
-def array(value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise InvalidMessage("", "must be an array")
-    return value
-
-
 def each(value: Any, parse: Callable[[Any], T]) -> tuple[T, ...]:
     """Parse every item of a JSON array, errors placed under the item's index."""
+    if not isinstance(value, list):
+        raise InvalidMessage("", "must be an array")
     parsed = []
-    for index, item in enumerate(array(value)):
+    for index, item in enumerate(value):
         with at(f"[{index}]"):
             parsed.append(parse(item))
     return tuple(parsed)

@@ -277,10 +277,10 @@ def _text_of(key: str, value: Any) -> Any:
 
 def _text_header(value: Any) -> Any:
     with at("header"):
-        data = obj(value, ("type", "text"), required=("type",))
-        if data["type"] != "text":
+        # The type first: a media header is a wrong type, not an unknown key.
+        if isinstance(value, dict) and value.get("type") not in (None, "text"):
             raise InvalidMessage("type", 'list headers must be "text"')
-        return obj(value, ("type", "text"), required=("text",))["text"]
+        return obj(value, ("type", "text"), required=("type", "text"))["text"]
 
 
 def _reply_header(value: Any, media_keys: Mapping[str, str]) -> Any:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from wanode.codes import DR_CODES, SYNC
 from wanode.messages._fields import flag, http_url, obj, optional_text, renamed, text
@@ -122,25 +123,26 @@ class _Media(Message):
             )
         if self.link is not None and self.id is not None:
             raise InvalidMessage("id", "must not be given together with a URL")
-        extension = None
-        if self.link is not None:
-            name = http_url("link", self.link).path.rsplit("/", 1)[-1]
-            extension = name.rpartition(".")[2].lower() if "." in name else ""
-            if extension not in rule.extensions:
-                raise InvalidMessage(
-                    "link",
-                    f"must end in a {self.kind} file extension "
-                    f"({', '.join('.' + e for e in rule.extensions)})",
-                )
-        else:
+        if self.link is None:
             text("id", self.id)
-        mime_type = self._mime_type(rule, extension)
+        else:
+            http_url("link", self.link)
+        # An unsupported type (a GIF, say) is reported as such before the URL's extension is.
+        mime_type = None if self.mime_type is None else self._supported(rule, self.mime_type)
+        if self.link is not None:
+            extension = self._extension(rule, self.link)
+            if mime_type is None:
+                mime_type = rule.mime_type_for(extension)
+            elif extension not in rule.formats[mime_type]:
+                raise InvalidMessage(
+                    "mime_type",
+                    f"{mime_type} does not match the URL's .{extension} extension",
+                    code=UNSUPPORTED_MIME,
+                )
         object.__setattr__(self, "mime_type", mime_type)
 
-    def _mime_type(self, rule: MediaRule, extension: str | None) -> str | None:
-        if self.mime_type is None:
-            return rule.mime_type_for(extension) if extension else None
-        mime_type = canonical_mime_type(text("mime_type", self.mime_type))
+    def _supported(self, rule: MediaRule, value: str) -> str:
+        mime_type = canonical_mime_type(text("mime_type", value))
         if mime_type not in rule.formats:
             hint = f" (only {OGG_OPUS})" if mime_type == "audio/ogg" else ""
             raise InvalidMessage(
@@ -149,13 +151,18 @@ class _Media(Message):
                 f"use one of {', '.join(rule.formats)}",
                 code=UNSUPPORTED_MIME,
             )
-        if extension is not None and extension not in rule.formats[mime_type]:
-            raise InvalidMessage(
-                "mime_type",
-                f"{mime_type} does not match the URL's .{extension} extension",
-                code=UNSUPPORTED_MIME,
-            )
         return mime_type
+
+    def _extension(self, rule: MediaRule, link: str) -> str:
+        name = urlsplit(link).path.rsplit("/", 1)[-1]
+        extension = name.rpartition(".")[2].lower() if "." in name else ""
+        if extension not in rule.extensions:
+            raise InvalidMessage(
+                "link",
+                f"must end in a {self.kind} file extension "
+                f"({', '.join('.' + e for e in rule.extensions)})",
+            )
+        return extension
 
     def media_object(self) -> dict[str, Any]:
         """The Cloud API media object (`link` or `id` plus the kind's extras)."""
@@ -214,7 +221,7 @@ class Audio(_Media):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        # Unknown only for an uploaded id without a declared type; the upload checked that one.
+        # The type is unknown only for a media id sent without one; WhatsApp fixed it at upload.
         if flag("voice", self.voice) and self.mime_type not in (None, OGG_OPUS):
             raise InvalidMessage("voice", f"voice notes must be {OGG_OPUS}")
 

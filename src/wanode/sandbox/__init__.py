@@ -20,9 +20,8 @@ Decisions where Meta's behaviour is unknown or would not help a test bench:
 """
 
 from wanode.sandbox.config import HandsetConfig, SandboxConfig
-from wanode.sandbox.errors import MetaError
 from wanode.sandbox.numbers import BusinessNumber
 from wanode.sandbox.sandbox import Sandbox
 from wanode.sandbox.webhooks import sign
 
-__all__ = ["BusinessNumber", "HandsetConfig", "MetaError", "Sandbox", "SandboxConfig", "sign"]
+__all__ = ["BusinessNumber", "HandsetConfig", "Sandbox", "SandboxConfig", "sign"]

@@ -68,9 +68,7 @@ class _Routes:
                 return JSONResponse({"success": True})
             wamid = self.sandbox.accept(number, version, parsed, payload)
         except MetaError as exc:
-            log.info(
-                "sandbox.message.rejected", phone_number_id=phone_number_id, code=exc.code
-            )
+            log.info("sandbox.message.rejected", phone_number_id=phone_number_id, code=exc.code)
             return _meta_error(exc)
         return JSONResponse(
             {

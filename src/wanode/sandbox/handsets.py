@@ -10,6 +10,7 @@ from typing import Any
 
 from wanode.sandbox.config import HandsetConfig
 
+
 def new_identity_key_hash() -> str:
     """A fresh identity key hash, shaped like Meta's (short base64, e.g. "DF2lS5v2W6x=")."""
     return base64.b64encode(secrets.token_bytes(8)).decode()

@@ -54,9 +54,7 @@ def envelope(number: BusinessNumber, value: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def status(
-    entry: InboxEntry, name: str, *, now: int, identity_key_hash: str
-) -> dict[str, Any]:
+def status(entry: InboxEntry, name: str, *, now: int, identity_key_hash: str) -> dict[str, Any]:
     """One `statuses[]` item for `entry` moving to status `name` at Unix time `now`.
 
     `pricing` rides on `sent` and `delivered` (Meta puts it on sent and on one of

@@ -50,8 +50,6 @@ class Sandbox:
         self._webhooks = Webhooks(self.config, self._numbers.get, webhook_transport)
         self.app: ASGIApp = build_app(self)
 
-    # Numbers
-
     def provision(self, number: BusinessNumber) -> None:
         """Add `number`, or replace the credentials and webhook URL of a known one."""
         self._numbers[number.phone_number_id] = number
@@ -92,10 +90,12 @@ class Sandbox:
             raise MetaError(190, "the access token may not act for this phone number")
         return number
 
-    # Business -> handset
-
     def accept(
-        self, number: BusinessNumber, api_version: str, request: SendRequest, payload: dict[str, Any]
+        self,
+        number: BusinessNumber,
+        api_version: str,
+        request: SendRequest,
+        payload: dict[str, Any],
     ) -> str:
         """Accept a valid send request; its statuses follow as webhooks. Returns the wamid."""
         if request.wa_id == "".join(filter(str.isdigit, number.display_phone_number)):
@@ -129,26 +129,28 @@ class Sandbox:
         """The business read an inbound message, and with it every earlier one in the thread."""
         found = self._inbound.get(message_id)
         if found is None or found[1].phone_number_id != number.phone_number_id:
-            raise MetaError(100, f"message_id: {message_id!r} is not a message this number received")
+            raise MetaError(
+                100, f"message_id: {message_id!r} is not a message this number received"
+            )
         handset, target = found
         for sent in handset.sent:
             if sent.phone_number_id == number.phone_number_id and sent.sent_at <= target.sent_at:
                 sent.read = True
 
-    # Handsets
-
     def configure(self, wa_id: str, changes: dict[str, Any]) -> Handset:
-        """Apply a partial handset config (plus an optional profile `name`), creating the handset."""
+        """Apply partial handset settings (and an optional profile `name`); creates the handset."""
         settings = dict(changes)
         name = settings.pop("name", None)
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise SandboxError(400, "name must be a non-empty string")
-        handset = self.handsets.ensure(wa_id)
+        known = self.handsets.get(wa_id)
+        current = known.config if known is not None else self.config.default_handset
         try:
-            config = handset.config.updated(settings)
+            config = current.updated(settings)
         except ValueError as exc:
             raise SandboxError(400, str(exc)) from exc
-        came_online = config.online and not handset.config.online
+        handset = self.handsets.ensure(wa_id)
+        came_online = config.online and not current.online
         handset.config = config
         if name is not None:
             handset.name = name
@@ -175,8 +177,10 @@ class Sandbox:
             raise SandboxError(409, f"{wa_id} is offline; bring it online to send")
         context = None
         if reply_to is not None:
-            if not any(e.wamid == reply_to and e.phone_number_id == phone_number_id
-                       for e in handset.received()):
+            if not any(
+                e.wamid == reply_to and e.phone_number_id == phone_number_id
+                for e in handset.received()
+            ):
                 raise SandboxError(400, f"reply_to: {reply_to!r} is not in this handset's inbox")
             context = (number.display_phone_number, reply_to)
         now = time.time()
@@ -188,8 +192,6 @@ class Sandbox:
         self._inbound[wamid] = (handset, sent)
         log.info("sandbox.message.inbound", phone_number_id=phone_number_id, wamid=wamid)
         return wamid
-
-    # Lifecycle
 
     async def drain(self) -> None:
         """Wait until no status timer and no webhook delivery is pending.
@@ -261,7 +263,7 @@ class Sandbox:
         self._emit(entry, handset, "read")
 
     def _resume(self, handset: Handset) -> None:
-        """A handset came online: what waited for it is delivered now and read after the usual gap."""
+        """The handset came online: what waited is delivered now, and read after the usual gap."""
         waiting, handset.waiting = handset.waiting, []
         now = asyncio.get_running_loop().time()
         gap = max(0.0, handset.config.read_delay - handset.config.delivered_delay)
@@ -270,7 +272,9 @@ class Sandbox:
 
     def _emit(self, entry: InboxEntry, handset: Handset, name: str) -> None:
         entry.status = name
-        item = status(entry, name, now=int(time.time()), identity_key_hash=handset.identity_key_hash)
+        item = status(
+            entry, name, now=int(time.time()), identity_key_hash=handset.identity_key_hash
+        )
         self._post(self._numbers[entry.phone_number_id], {"statuses": [item]})
         log.info("sandbox.status", wamid=entry.wamid, status=name)
 

@@ -184,7 +184,9 @@ def _text(body: Any) -> str:
 def _media(kind: str) -> KindCheck:
     def check(body: Any) -> str:
         media = _object(body, kind)
-        label = media.get("caption") or media.get("filename") or media.get("link") or media.get("id")
+        label = (
+            media.get("caption") or media.get("filename") or media.get("link") or media.get("id")
+        )
         return f"[{kind}] {label}" if label else f"[{kind}]"
 
     return check

@@ -89,14 +89,18 @@ class Webhooks:
         for attempt in range(retries + 1):
             number = self._numbers(phone_number_id)
             if number is None or not number.webhook_url:
-                log.info("sandbox.webhook.skipped", phone_number_id=phone_number_id, reason="no url")
+                log.debug(
+                    "sandbox.webhook.skipped", phone_number_id=phone_number_id, reason="no url"
+                )
                 return
             headers = {
                 "Content-Type": "application/json",
                 "X-Hub-Signature-256": sign(body, number.app_secret),
             }
             try:
-                response = await self._client.post(number.webhook_url, content=body, headers=headers)
+                response = await self._client.post(
+                    number.webhook_url, content=body, headers=headers
+                )
             # Whatever the receiver or the network does, it is a failed delivery to retry: an
             # in-process receiver's own exceptions surface here through the ASGI transport.
             except Exception as exc:
@@ -104,7 +108,9 @@ class Webhooks:
             else:
                 if response.is_success:
                     log.debug(
-                        "sandbox.webhook.delivered", phone_number_id=phone_number_id, attempt=attempt
+                        "sandbox.webhook.delivered",
+                        phone_number_id=phone_number_id,
+                        attempt=attempt,
                     )
                     return
                 reason = f"HTTP {response.status_code}"

@@ -1,0 +1,3 @@
+from wanode.cli.main import main
+
+main()
