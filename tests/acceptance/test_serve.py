@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -16,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from tests.support.receiver import free_port, receiver
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.asyncio]
@@ -112,13 +112,7 @@ async def poll(client: httpx.AsyncClient, path: str, done: Any, timeout: float =
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out polling {path}: {value}")
-        await _sleep(0.1)
-
-
-async def _sleep(seconds: float) -> None:
-    import asyncio
-
-    await asyncio.sleep(seconds)
+        await asyncio.sleep(0.1)
 
 
 async def test_quickstart(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 import sqlalchemy as sa
-
 from tests.support.harness import Harness, running
+
 from wanode.store import Database
 from wanode.store.tables import messages, webhook_statuses
 

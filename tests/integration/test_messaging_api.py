@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.support.harness import running, wait_until
 from tests.support.receiver import receiver
+
 from wanode.store import Database
 
 pytestmark = pytest.mark.asyncio

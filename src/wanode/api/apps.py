@@ -8,13 +8,13 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.exc import IntegrityError
-from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
 
 from wanode.api.auth import require_key
 from wanode.api.context import Context, context
 from wanode.api.errors import ApiError
 from wanode.codes import SYNC
 from wanode.engine.gateways import provision_in_sandbox
+from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
 from wanode.store import apps as app_queries
 
 router = APIRouter(dependencies=[Depends(require_key)])

@@ -10,13 +10,13 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
 
 from wanode.api.auth import require_key
 from wanode.api.context import Context, context
 from wanode.api.errors import ApiError
 from wanode.codes import SYNC
 from wanode.messages import InvalidMessage, OutboundMessage, parse_wa, render_payload
+from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
 from wanode.store import apps as app_queries
 from wanode.store import messages as outbox
 

@@ -275,3 +275,28 @@ def db_upgrade() -> None:
 
     asyncio.run(run())
     out.print("database is up to date")
+
+
+@cli.command()
+def listen(
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 9000,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+) -> None:
+    """Print every request POSTed to http://HOST:PORT/... (a local notify URL for trying wanode)."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def show(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            out.print(f"[bold]{request.method} {request.url.path}[/bold]")
+            out.print_json(raw.decode())
+        except ValueError:
+            out.print(raw.decode(errors="replace"))
+        return Response(status_code=200)
+
+    app = Starlette(routes=[Route("/{path:path}", show, methods=["POST", "PUT", "GET", "HEAD"])])
+    out.print(f"listening on http://{host}:{port}/ (Ctrl-C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

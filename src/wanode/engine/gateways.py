@@ -22,7 +22,8 @@ class Gateways:
         version = app.get("api_version") or self._settings.graph_api_version
         base_url = app.get("graph_base_url") or ""
         in_process = app["gateway"] == "sandbox" and not base_url
-        if in_process and self._sandbox_app is None:
+        sandbox_app = self._sandbox_app
+        if in_process and sandbox_app is None:
             raise LookupError(
                 f"app {app['id']} uses the in-process sandbox, which is not running here; "
                 "give it a graph_base_url pointing at a `wanode sandbox` process"
@@ -30,12 +31,12 @@ class Gateways:
         key = ("asgi" if in_process else "http", base_url, version)
         gateway = self._cache.get(key)
         if gateway is None:
-            if in_process:
+            if in_process and sandbox_app is not None:
                 gateway = CloudGateway(
                     "http://sandbox",
                     version,
                     timeout=self._settings.gateway_timeout,
-                    transport=httpx.ASGITransport(app=self._sandbox_app),
+                    transport=httpx.ASGITransport(app=sandbox_app),
                 )
             else:
                 gateway = CloudGateway(
