@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
 import uvicorn
 from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.cli.bootstrap import build_service, ensure_defaults, provision_all
 from wanode.config import Settings
@@ -30,10 +32,26 @@ cli.add_typer(db_cli, name="db")
 
 out = Console()
 err = Console(stderr=True)
+T = TypeVar("T")
 
 
 def main() -> None:
     cli()
+
+
+def _in_database(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on the configured database, migrated first."""
+
+    async def run() -> T:
+        db = Database(Settings().database_url)
+        try:
+            await db.migrate()
+            async with db.begin() as conn:
+                return await work(conn)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
 
 
 @cli.command()
@@ -174,16 +192,7 @@ def _first_app(client: httpx.Client) -> str:
 def keys_create(name: Annotated[str, typer.Option(help="A label for the key")] = "cli") -> None:
     """Create an API key; the key is printed alone on the last line."""
 
-    async def run() -> str:
-        db = Database(Settings().database_url)
-        try:
-            await db.migrate()
-            async with db.begin() as conn:
-                return await app_queries.create_key(conn, name)
-        finally:
-            await db.dispose()
-
-    key = asyncio.run(run())
+    key = _in_database(lambda conn: app_queries.create_key(conn, name))
     err.print("New API key (only its hash is stored; this is the one time it is shown):")
     print(key)
 
@@ -233,16 +242,8 @@ def apps_add(
     values = body.model_dump()
     values["display_phone_number"] = values["display_phone_number"] or phone_number_id
 
-    async def run() -> dict[str, Any]:
-        db = Database(Settings().database_url)
-        try:
-            await db.migrate()
-            async with db.begin() as conn:
-                return await app_queries.create_app(conn, **values)
-        finally:
-            await db.dispose()
-
-    out.print_json(json.dumps(public(asyncio.run(run()))))
+    app = _in_database(lambda conn: app_queries.create_app(conn, **values))
+    out.print_json(json.dumps(public(app)))
 
 
 @apps.command("list")
@@ -250,30 +251,18 @@ def apps_list() -> None:
     """List registered apps (without secrets)."""
     from wanode.api.apps import public
 
-    async def run() -> list[dict[str, Any]]:
-        db = Database(Settings().database_url)
-        try:
-            await db.migrate()
-            async with db.begin() as conn:
-                return await app_queries.list_apps(conn)
-        finally:
-            await db.dispose()
-
-    out.print_json(json.dumps([public(a) for a in asyncio.run(run())]))
+    found = _in_database(app_queries.list_apps)
+    out.print_json(json.dumps([public(a) for a in found]))
 
 
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations."""
 
-    async def run() -> None:
-        db = Database(Settings().database_url)
-        try:
-            await db.migrate()
-        finally:
-            await db.dispose()
+    async def nothing(_conn: AsyncConnection) -> None:
+        return None
 
-    asyncio.run(run())
+    _in_database(nothing)
     out.print("database is up to date")
 
 
