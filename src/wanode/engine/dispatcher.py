@@ -104,13 +104,14 @@ class Dispatcher:
             await self._retry_or_fail(message, None, type(exc).__name__, str(exc))
             return
         if isinstance(result, Accepted):
+            at = self._clock()
             async with self._db.begin() as conn:
                 await record(
                     conn,
                     message,
                     lifecycle.SUBMITTED,
-                    at=self._clock(),
-                    now=self._clock(),
+                    at=at,
+                    now=at,
                     source="gateway",
                     wamid=result.wamid,
                 )
@@ -158,13 +159,14 @@ class Dispatcher:
         )
 
     async def _fail(self, message: dict[str, Any], failure: Failure) -> None:
+        at = self._clock()
         async with self._db.begin() as conn:
             await record(
                 conn,
                 message,
                 lifecycle.FAILED,
-                at=self._clock(),
-                now=self._clock(),
+                at=at,
+                now=at,
                 source="gateway",
                 failure=failure,
             )

@@ -19,3 +19,8 @@ def advances(current: str, new: str) -> bool:
     if new == FAILED:
         return True
     return _RANK.get(new, -1) > _RANK.get(current, -1)
+
+
+def superseded_by(new: str) -> list[str]:
+    """The statuses a message may hold for `new` to replace them (those it moves forward from)."""
+    return [status for status in _RANK if advances(status, new)]

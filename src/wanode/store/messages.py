@@ -126,7 +126,6 @@ async def record_status(
     )
     if not inserted:
         return False
-    lower = [s for s in _ORDER if lifecycle.advances(s, status)]
     values: dict[str, Any] = {"status": status, "status_at": at, "lease_until": None}
     if error:
         values.update(error_code=code, error_title=title, error_details=details)
@@ -134,19 +133,12 @@ async def record_status(
         values.update(wamid=wamid, submitted_at=at)
     result = await conn.execute(
         messages.update()
-        .where(messages.c.transid == transid, messages.c.status.in_(lower))
+        .where(
+            messages.c.transid == transid, messages.c.status.in_(lifecycle.superseded_by(status))
+        )
         .values(**values)
     )
     return bool(result.rowcount)
-
-
-_ORDER = (
-    lifecycle.QUEUED,
-    lifecycle.SUBMITTED,
-    lifecycle.SENT,
-    lifecycle.DELIVERED,
-    lifecycle.READ,
-)
 
 
 async def get(conn: AsyncConnection, transid: str) -> dict[str, Any] | None:
