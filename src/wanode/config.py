@@ -51,10 +51,72 @@ class Settings(BaseSettings):
     notify_retries: int = 3
     notify_retry_interval: float = 60.0
 
+    # Media preflight: fetch a media link and check it before WhatsApp does.
+    media_preflight: bool | None = Field(
+        default=None,
+        description="Fetch each media link and check its real type, size and (stickers) "
+        "dimensions before sending, failing the message with 7701/7861 on a bad file. "
+        "Unset: on for apps on the sandbox gateway, off for apps on the Cloud API.",
+    )
+    media_preflight_timeout: float = Field(
+        default=10.0,
+        description="Seconds one media fetch may take in total, connecting included.",
+    )
+    media_preflight_cache_seconds: float = Field(
+        default=300.0,
+        description="Seconds a link's verdict is reused, so a campaign fetches its media once.",
+    )
+
+    # Inbound media: what customers send is downloaded here and served at /v1/media/{id}.
+    media_dir: Path = Field(
+        default=Path("var/media"),
+        description="Directory inbound media files are downloaded to (one subdirectory per "
+        "app). API and worker processes must share it.",
+    )
+    inbound_media_max_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        ge=1,
+        description="Largest inbound media file downloaded; a larger one is recorded as failed.",
+    )
+    inbound_media_attempts: int = Field(
+        default=4,
+        ge=1,
+        description="Tries of one download when WhatsApp cannot be reached or answers a "
+        "retryable error, before it is recorded as failed.",
+    )
+    inbound_media_retry_interval: float = Field(
+        default=2.0,
+        description="Seconds before the first retry of a download; doubled for each next one.",
+    )
+
     # Webhook statuses whose message is not known yet are kept this long before being dropped.
     orphan_status_ttl: float = 3600.0
 
+    allow_private_urls: bool | None = Field(
+        default=None,
+        description="Let notify and subscriber URLs reach loopback, private and link-local "
+        "addresses. Unset: allowed when the in-process sandbox runs (local development), "
+        "refused otherwise.",
+    )
+
+    policy_window: bool = Field(
+        default=True,
+        description="Refuse free-form messages outside the 24-hour customer-care window (7710) "
+        "before they reach WhatsApp; false leaves the decision to WhatsApp.",
+    )
+
+    template_sync_interval: float = Field(
+        default=900.0,
+        ge=0,
+        description="Seconds between two syncs of every WABA's templates into the registry "
+        "(the first at start); 0 turns the periodic sync off. Status webhooks update the "
+        "registry at once either way.",
+    )
+
     max_request_bytes: int = 4 * 1024 * 1024
+
+    def private_urls_allowed(self) -> bool:
+        return self.sandbox if self.allow_private_urls is None else self.allow_private_urls
 
     def webhook_url(self) -> str:
         base = self.public_url or f"http://{self.host}:{self.port}"

@@ -32,10 +32,15 @@ class Service:
     app_id: str
     key: str
     log_path: Path
+    phone_number_id: str
 
 
 @contextmanager
-def serve(tmp_path: Path, *args: str, key: str | None = None) -> Iterator[Service]:
+def serve(
+    tmp_path: Path, *args: str, key: str | None = None, window: bool = False
+) -> Iterator[Service]:
+    """`wanode serve` on a free port. `window` keeps the 24-hour window policy on (the default
+    of a real start); tests messaging many handsets that never wrote turn it off."""
     port = free_port()
     env = {
         **os.environ,
@@ -46,6 +51,7 @@ def serve(tmp_path: Path, *args: str, key: str | None = None) -> Iterator[Servic
         "WANODE_POLL_INTERVAL": "0.05",
         # A killed process's claims are taken over once their lease runs out.
         "WANODE_DISPATCH_LEASE_SECONDS": "3",
+        "WANODE_POLICY_WINDOW": str(window).lower(),
     }
     # Output goes to a file: a pipe nobody drains would block the service once it fills up.
     log_path = tmp_path / f"serve-{port}.log"
@@ -63,12 +69,13 @@ def serve(tmp_path: Path, *args: str, key: str | None = None) -> Iterator[Servic
         _wait_healthy(url, process, log_path)
         output = log_path.read_text()
         found = re.search(r"default app id: (a_\d+)", output)
-        assert found, output
+        number = re.search(r"default app phone_number_id: (\d+)", output)
+        assert found and number, output
         if key is None:
             keys = re.findall(r"^(wk_\S+)$", output, re.MULTILINE)
             assert keys, output
             key = keys[-1]
-        yield Service(process, url, found.group(1), key, log_path)
+        yield Service(process, url, found.group(1), key, log_path, number.group(1))
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -117,9 +124,11 @@ async def poll(client: httpx.AsyncClient, path: str, done: Any, timeout: float =
 
 async def test_quickstart(tmp_path: Path) -> None:
     async with receiver() as dr:
-        with serve(tmp_path) as svc:
+        with serve(tmp_path, window=True) as svc:
             assert svc.key.startswith("wk_")
             async with httpx.AsyncClient(base_url=svc.url, headers={"key": svc.key}) as client:
+                # As in the README: the customer writes first, which opens the 24-hour window.
+                await handset_writes(client, svc, HANDSET)
                 response = await client.post(
                     "/resources/v1/messaging",
                     json=text_request(
@@ -156,6 +165,15 @@ async def test_quickstart(tmp_path: Path) -> None:
                 metrics = await client.get("/metrics")
                 assert metrics.status_code == 200
         assert svc.process.returncode is not None
+
+
+async def handset_writes(client: httpx.AsyncClient, svc: Service, wa_id: str) -> None:
+    wrote = await client.post(
+        f"/sandbox/handsets/{wa_id}/send",
+        json={"phone_number_id": svc.phone_number_id, "text": "Hi"},
+    )
+    assert wrote.status_code == 201, wrote.text
+    await poll(client, "/v1/inbound", lambda v: any(m["waid"] == wa_id for m in v["messages"]))
 
 
 async def test_accepted_messages_survive_a_kill(tmp_path: Path) -> None:

@@ -19,7 +19,12 @@ def receiver() -> Receiver:
 
 @pytest.fixture
 async def bench(receiver: Receiver) -> AsyncIterator[Bench]:
-    config = SandboxConfig(default_handset=FAST, webhook_retries=3, webhook_retry_base=0.01)
+    config = SandboxConfig(
+        default_handset=FAST,
+        webhook_retries=3,
+        webhook_retry_base=0.01,
+        template_review_delay=0.0,
+    )
     sandbox = Sandbox(config, webhook_transport=httpx.ASGITransport(app=receiver.app))
     sandbox.provision(NUMBER)
     transport = httpx.ASGITransport(app=sandbox.app)

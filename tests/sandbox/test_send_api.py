@@ -5,22 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
 import pytest
-from tests.sandbox.bench import NUMBER, USER, Bench, text_payload
+from tests.sandbox.bench import NUMBER, USER, Bench, assert_meta_error, text_payload
 from tests.support.openapi import errors
-
-
-def assert_meta_error(response: httpx.Response, code: int, status: int) -> dict[str, Any]:
-    assert response.status_code == status
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code
-    assert re.fullmatch(rf"\(#{code}\) .+", error["message"])
-    assert error["error_data"]["messaging_product"] == "whatsapp"
-    assert error["error_data"]["details"]
-    assert error["fbtrace_id"]
-    assert set(error) == {"message", "type", "code", "error_data", "fbtrace_id"}
-    return error
 
 
 async def test_a_text_is_accepted_with_metas_success_shape(bench: Bench) -> None:
@@ -138,58 +125,6 @@ async def test_an_omitted_type_means_text(bench: Bench) -> None:
     payload = text_payload("hi")
     del payload["type"]
     assert (await bench.send(payload)).status_code == 200
-
-
-@pytest.mark.parametrize(
-    ("kind", "body", "summary"),
-    [
-        ("image", {"link": "https://example.com/a.png", "caption": "A cat"}, "[image] A cat"),
-        ("document", {"id": "123", "filename": "invoice.pdf"}, "[document] invoice.pdf"),
-        ("audio", {"id": "456"}, "[audio] 456"),
-        ("video", {"link": "https://example.com/v.mp4"}, "[video] https://example.com/v.mp4"),
-        ("sticker", {"id": "789"}, "[sticker] 789"),
-        (
-            "location",
-            {"latitude": "52.52", "longitude": "13.40", "name": "Berlin"},
-            "[location] Berlin (52.52, 13.40)",
-        ),
-        ("contacts", [{"name": {"formatted_name": "Ada Lovelace"}}], "[contacts] Ada Lovelace"),
-        (
-            "interactive",
-            {
-                "type": "button",
-                "body": {"text": "Pick one"},
-                "action": {"buttons": [{"type": "reply", "reply": {"id": "a", "title": "A"}}]},
-            },
-            "[interactive button] Pick one",
-        ),
-        (
-            "template",
-            {"name": "hello_world", "language": {"code": "en_US", "policy": "deterministic"}},
-            "[template hello_world (en_US)]",
-        ),
-    ],
-)
-async def test_other_kinds_are_accepted_and_reach_the_inbox_as_a_summary(
-    bench: Bench, kind: str, body: Any, summary: str
-) -> None:
-    payload = {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": USER,
-        "type": kind,
-        kind: body,
-    }
-    assert errors(payload, "Message") == []
-
-    response = await bench.send(payload)
-    await bench.settle()
-
-    assert response.status_code == 200
-    [entry] = (await bench.client.get(f"/handsets/{USER}/messages")).json()
-    assert entry["type"] == kind
-    assert entry["text"] == summary
-    assert entry["payload"] == payload
 
 
 @pytest.mark.parametrize("kind", ["image", "location", "interactive", "template", "reaction"])

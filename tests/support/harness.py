@@ -92,6 +92,11 @@ def fast_settings(db: Database, **overrides: Any) -> Settings:
         "notify_retry_interval": 0.1,
         "dispatch_backoff_base": 0.05,
         "notify_timeout": 2.0,
+        # Tests send media links on hosts that do not exist; a test that fetches media serves
+        # it on loopback and turns the preflight on.
+        "media_preflight": False,
+        # Most tests message handsets that never wrote first; the window has tests of its own.
+        "policy_window": False,
     }
     values.update(overrides)
     return Settings(**values)

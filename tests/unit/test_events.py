@@ -353,9 +353,11 @@ def test_value_level_errors() -> None:
 
 def test_other_fields_are_kept() -> None:
     body = json.loads((FIXTURES / "outside_openapi/template_status_update.json").read_text())
+    # Template status updates have an event of their own (tests/unit/test_template_events.py).
+    body["entry"][0]["changes"][0]["field"] = "message_template_quality_update"
     [event] = parse_webhook(body)
     assert isinstance(event, OtherChange)
-    assert event.field == "message_template_status_update"
+    assert event.field == "message_template_quality_update"
     assert event.value["event"] == "APPROVED"
 
 

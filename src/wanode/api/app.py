@@ -8,7 +8,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from wanode import __version__
-from wanode.api import apps, errors, health, messages, messaging, webhooks
+from wanode.api import (
+    apps,
+    contacts,
+    errors,
+    health,
+    inbound,
+    media,
+    messages,
+    messaging,
+    subscriptions,
+    webhooks,
+)
 from wanode.api.context import Context
 from wanode.api.limits import BodyLimit
 
@@ -36,7 +47,17 @@ def create_app(ctx: Context, *, run_engine: bool = True) -> FastAPI:
     )
     app.state.ctx = ctx
     errors.install(app)
-    for module in (messaging, messages, apps, webhooks, health):
+    for module in (
+        messaging,
+        messages,
+        inbound,
+        media,
+        contacts,
+        subscriptions,
+        apps,
+        webhooks,
+        health,
+    ):
         app.include_router(module.router)
     if ctx.sandbox is not None:
         app.mount("/sandbox", ctx.sandbox.app)

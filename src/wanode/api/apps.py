@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 
+from wanode.api._request import guard_url
 from wanode.api.auth import require_key
 from wanode.api.context import Context, context
 from wanode.api.errors import ApiError
@@ -18,6 +19,33 @@ from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
 from wanode.store import apps as app_queries
 
 router = APIRouter(dependencies=[Depends(require_key)])
+
+
+Category = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
+
+
+def _valid_notify_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return validate_notify_url(value)
+    except InvalidNotifyUrl as exc:
+        raise ValueError(exc.message) from exc
+
+
+class AppSettings(BaseModel):
+    """What can change on a registered app (`PATCH /v1/apps/{id}`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    notify_url: str | None = None
+    # Destinations must be written +E.164 (the spec's tenant setting).
+    require_e164: bool | None = None
+    # Template categories needing an opt-in outside the window; [] turns the check off.
+    opt_in_categories: list[Category] | None = None
+
+    _notify = field_validator("notify_url")(_valid_notify_url)
 
 
 class AppIn(BaseModel):
@@ -34,16 +62,10 @@ class AppIn(BaseModel):
     graph_base_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     api_version: str | None = Field(default=None, pattern=r"^v\d+\.\d+$")
     notify_url: str | None = None
+    require_e164: bool = False
+    opt_in_categories: list[Category] | None = None
 
-    @field_validator("notify_url")
-    @classmethod
-    def _notify(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return validate_notify_url(value)
-        except InvalidNotifyUrl as exc:
-            raise ValueError(exc.message) from exc
+    _notify = field_validator("notify_url")(_valid_notify_url)
 
 
 def public(app: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +74,7 @@ def public(app: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/v1/apps", status_code=201)
 async def create_app(body: AppIn, ctx: Context = Depends(context)) -> dict[str, Any]:
+    await guard_url(ctx, body.notify_url, "notify_url")
     values = body.model_dump()
     values["display_phone_number"] = values["display_phone_number"] or values["phone_number_id"]
     try:
@@ -81,6 +104,24 @@ async def get_app(app_id: str, ctx: Context = Depends(context)) -> dict[str, Any
         app = await app_queries.get_app(conn, app_id)
     if app is None:
         raise ApiError(SYNC.INVALID_APP_ID, field="app_id", http_status=404)
+    return public(app)
+
+
+@router.patch("/v1/apps/{app_id}")
+async def update_app(
+    app_id: str, body: AppSettings, ctx: Context = Depends(context)
+) -> dict[str, Any]:
+    """Change an app's settings; fields left out keep their value, `null` clears `notify_url`
+    and resets `opt_in_categories` to the spec's default."""
+    changes = body.model_dump(exclude_unset=True)
+    await guard_url(ctx, changes.get("notify_url"), "notify_url")
+    if changes.get("name", "") is None or changes.get("require_e164", False) is None:
+        raise ApiError(SYNC.INVALID_VALUE, "name and require_e164 cannot be null")
+    async with ctx.db.begin() as conn:
+        app = await app_queries.update_app(conn, app_id, **changes)
+    if app is None:
+        raise ApiError(SYNC.INVALID_APP_ID, field="app_id", http_status=404)
+    ctx.engine.dispatcher.forget_app(app_id)
     return public(app)
 
 

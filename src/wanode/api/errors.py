@@ -46,7 +46,7 @@ class ApiError(Exception):
 
     @classmethod
     def from_invalid(cls, exc: InvalidMessage, prefix: str) -> ApiError:
-        field = f"{prefix}.{exc.field}" if exc.field else prefix
+        field = ".".join(part for part in (prefix, exc.field) if part)
         return cls(exc.code, f"{field} {exc.reason}", field=field)
 
 

@@ -1,19 +1,103 @@
-"""`GET /v1/messages/{transid}`: a message, its current status and its full history."""
+"""Native message resources: `POST /v1/messages` sends one message in the Cloud API's shape;
+`GET /v1/messages/{transid}` shows a message, its current status and its full history."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
+from wanode.api._request import (
+    app_id,
+    customer_id,
+    expiry,
+    guard_url,
+    json_object,
+    load_app,
+    notify_url,
+    optional_str,
+    queue,
+    unresolved_error,
+    wa_id,
+)
 from wanode.api._time import iso
 from wanode.api.auth import require_key
 from wanode.api.context import Context, context
 from wanode.api.errors import ApiError
+from wanode.api.examples import WA_EXAMPLES, native_body, openapi_body
 from wanode.codes import SYNC
+from wanode.engine.submit import Destination, Submission, Unresolved
+from wanode.messages import InvalidMessage, parse_native
 from wanode.store import messages as outbox
 
 router = APIRouter(dependencies=[Depends(require_key)])
+
+# wanode's own fields beside the Cloud API body; they keep the Messaging API's names.
+_OWN_FIELDS = ("appid", "to", "customerid", "correlationid", "callbackData", "notifyurl", "expiry")
+
+_NATIVE_DOC = (
+    "The Cloud API message body (`type` and the object it names, optional `context`, "
+    "`recipient_identity_key_hash`, `biz_opaque_callback_data`) with `to`, plus wanode's "
+    "`appid` (required), `correlationid`, `callbackData`, `notifyurl` and `expiry`."
+)
+
+
+@router.post(
+    "/v1/messages",
+    status_code=202,
+    openapi_extra=openapi_body(
+        {kind: native_body(wa) for kind, wa in WA_EXAMPLES.items()}, _NATIVE_DOC
+    ),
+)
+async def send_message(request: Request, ctx: Context = Depends(context)) -> JSONResponse:
+    """Send one message of any kind to one WhatsApp user; answers 202 with its transid."""
+    body = json_object(await request.body())
+    app = await load_app(ctx, app_id(body))
+    submission = Submission(
+        app_id=app["id"],
+        message=_native_message({k: v for k, v in body.items() if k not in _OWN_FIELDS}),
+        destinations=(_destination(body, require_e164=app["require_e164"]),),
+        correlationid=optional_str(body, "correlationid"),
+        callback_data=optional_str(body, "callbackData"),
+        notify_url=notify_url(body),
+        expires_at=expiry(body, now=ctx.engine.clock()),
+    )
+    await guard_url(ctx, submission.notify_url, "notifyurl")
+    [row] = await queue(ctx, submission)
+    if isinstance(row, Unresolved):
+        raise unresolved_error(row)
+    answer = {"transid": row["transid"], "status": "queued", "waid": row["wa_id"]}
+    if row["correlationid"]:
+        answer["correlationid"] = row["correlationid"]
+    return JSONResponse(
+        answer, status_code=202, headers={"Location": f"/v1/messages/{row['transid']}"}
+    )
+
+
+def _destination(body: dict[str, Any], *, require_e164: bool) -> Destination:
+    """`to` (a number) or `customerid` (a contact profile's key), exactly one."""
+    given = [key for key in ("to", "customerid") if key in body]
+    if len(given) != 1:
+        raise ApiError(
+            SYNC.MANDATORY_MISSING if not given else SYNC.INVALID_VALUE,
+            "exactly one of 'to' and 'customerid' is mandatory",
+            field=given[-1] if given else "to",
+        )
+    if given == ["to"]:
+        return Destination(body["to"], wa_id(body["to"], "to", require_e164=require_e164))
+    return Destination(
+        customer_id(body["customerid"], "customerid"),
+        destination_type="customerid",
+        field="customerid",
+    )
+
+
+def _native_message(body: dict[str, Any]) -> Any:
+    try:
+        return parse_native(body)
+    except InvalidMessage as exc:
+        raise ApiError.from_invalid(exc, "") from exc
 
 
 @router.get("/v1/messages/{transid}")

@@ -8,12 +8,14 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
-import httpx
 import typer
 import uvicorn
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wanode.cli import contacts as contacts_command
+from wanode.cli import sandbox_cmds
+from wanode.cli import send as send_command
 from wanode.cli.bootstrap import build_service, ensure_defaults, provision_all
 from wanode.config import Settings
 from wanode.logs import configure
@@ -29,6 +31,9 @@ db_cli = typer.Typer(no_args_is_help=True, help="Database")
 cli.add_typer(keys, name="keys")
 cli.add_typer(apps, name="apps")
 cli.add_typer(db_cli, name="db")
+cli.add_typer(contacts_command.contacts, name="contacts")
+cli.command("send")(send_command.send)
+cli.add_typer(sandbox_cmds.handset, name="handset")
 
 out = Console()
 err = Console(stderr=True)
@@ -91,6 +96,7 @@ async def _serve(settings: Settings, *, worker: bool) -> None:
             f"sandbox: {base}/sandbox (handset inbox: GET {base}/sandbox/handsets/<wa_id>/messages)"
         )
     out.print(f"default app id: {first.app['id']}")
+    out.print(f"default app phone_number_id: {first.app['phone_number_id']}")
     if first.new_key:
         out.print("API key (shown once, keep it):")
         out.print(first.new_key, soft_wrap=True)
@@ -144,48 +150,6 @@ def sandbox_cmd(
     out.print(f"sandbox listening on http://{host}:{port}")
     sys.stdout.flush()
     uvicorn.run(sb.app, host=host, port=port, log_level="warning")
-
-
-@cli.command()
-def send(
-    to: Annotated[str, typer.Option(help="WhatsApp id (phone number with country code)")],
-    text: Annotated[str, typer.Option(help="Text body")],
-    app: Annotated[str | None, typer.Option(help="App id (default: the first app)")] = None,
-    notify_url: Annotated[
-        str | None, typer.Option(help="Where delivery reports are POSTed")
-    ] = None,
-    url: Annotated[str, typer.Option(help="wanode base URL")] = "http://127.0.0.1:8080",
-    key: Annotated[str | None, typer.Option(envvar="WANODE_API_KEY", help="API key")] = None,
-) -> None:
-    """Send a text message through a running wanode's Messaging API."""
-    if not key:
-        raise typer.BadParameter("an API key is needed: --key or WANODE_API_KEY")
-    with httpx.Client(base_url=url, headers={"key": key}, timeout=10) as client:
-        app_id = app or _first_app(client)
-        body: dict[str, Any] = {
-            "appid": app_id,
-            "deliverychannel": "whatsapp",
-            "destination": [{"waid": [to]}],
-            "channels": {"OTT-Messaging": {"wa": {"type": "text", "text": {"body": text}}}},
-        }
-        if notify_url:
-            body["notifyurl"] = notify_url
-        response = client.post("/resources/v1/messaging", json=body)
-    out.print_json(json.dumps(response.json()))
-    if response.status_code != 200:
-        raise typer.Exit(1)
-
-
-def _first_app(client: httpx.Client) -> str:
-    response = client.get("/v1/apps")
-    if response.status_code != 200:
-        err.print(response.text)
-        raise typer.Exit(1)
-    found = response.json()["apps"]
-    if not found:
-        err.print("no app registered; add one with `wanode apps add`")
-        raise typer.Exit(1)
-    return str(found[0]["id"])
 
 
 @keys.command("create")

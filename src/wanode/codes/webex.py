@@ -21,6 +21,7 @@ class SYNC:
     INVALID_APP_ID = "7104"
     INVALID_TEMPLATE_ID = "7108"
     NOT_FOUND = "7600"
+    NOT_CONSENTED = "9002"
 
     DESCRIPTIONS = MappingProxyType(
         {
@@ -36,6 +37,7 @@ class SYNC:
             "7104": "Invalid app id",
             "7108": "Invalid template ID",
             "7600": "Invalid or unknown transaction",
+            "9002": "Recipient has not consented to message",
         }
     )
 
@@ -58,6 +60,8 @@ UNKNOWN_STATUS = _failed("7200", "Unknown Status")
 MESSAGE_EXPIRED = _failed("7705", "Message expired")
 RE_ENGAGEMENT = _failed("7710", "Re-engagement message")
 HASH_MISMATCH = _failed("7862", "Hash mismatch")
+# A contact-policy code (§2.1); wanode reports its opt-in refusals with it.
+NOT_CONSENTED = _failed("9002", "Recipient has not consented to message")
 
 DR_CODES: dict[str, DrCode] = {
     c.code: c
@@ -69,6 +73,7 @@ DR_CODES: dict[str, DrCode] = {
         MESSAGE_EXPIRED,
         RE_ENGAGEMENT,
         HASH_MISMATCH,
+        NOT_CONSENTED,
         _failed("7010", "Service provider exception"),
         _failed("7011", "Unknown Exception"),
         _failed("7701", "Media download error"),
@@ -86,8 +91,13 @@ DR_CODES: dict[str, DrCode] = {
         _failed("7733", "Bad User"),
         _failed("7804", "Template Param Count Mismatch"),
         _failed("7805", "Template Missing"),
+        _failed("7808", "Template Param Length Too Long"),
         _failed("7809", "Template Hydrated Text Too Long"),
         _failed("7811", "Template Format Character Policy Violated"),
+        _failed("7812", "Template Required Component Missing"),
+        _failed("7813", "Template Invalid Hydrated URL"),
+        _failed("7814", "Template Media Format Unsupported"),
+        _failed("7815", "Template Invalid Phone Number"),
         _failed("7816", "Template Parameter Format Mismatch"),
         _failed("7832", "AuthException. We were unable to authenticate the app user."),
         _failed("7833", "API Unknown. Invalid request or possible server error."),

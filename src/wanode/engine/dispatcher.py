@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections.abc import Callable
 from typing import Any
@@ -12,10 +13,14 @@ import structlog
 from wanode.codes import webex as codes
 from wanode.config import Settings
 from wanode.engine.gateways import Gateways, credentials
+from wanode.engine.policies import contact_state, opt_in_rule
 from wanode.engine.reports import Failure, record
 from wanode.gateway import Accepted, GatewayError, Rejected
+from wanode.policy import Outgoing, Verdict, check_send
+from wanode.preflight import Preflight
 from wanode.store import Database, lifecycle
 from wanode.store import apps as app_queries
+from wanode.store import contacts as contact_queries
 from wanode.store import messages as outbox
 
 log = structlog.get_logger(__name__)
@@ -29,11 +34,14 @@ class Dispatcher:
         settings: Settings,
         *,
         clock: Callable[[], float],
+        preflight: Preflight | None = None,
     ) -> None:
         self._db = db
         self._gateways = gateways
         self._settings = settings
         self._clock = clock
+        # Built on first use: an engine whose apps all skip the preflight never opens a client.
+        self._preflight = preflight
         self._apps: dict[str, dict[str, Any]] = {}
         self._limit = asyncio.Semaphore(settings.dispatch_concurrency)
 
@@ -47,12 +55,34 @@ class Dispatcher:
                 lease_seconds=self._settings.dispatch_lease_seconds,
                 limit=self._settings.dispatch_batch,
             )
+            contacts = await contact_queries.policy_states(conn, [m["wa_id"] for m in batch])
         if batch:
-            await asyncio.gather(*(self._dispatch(message) for message in batch))
+            await asyncio.gather(
+                *(self._dispatch(message, contacts.get(message["wa_id"])) for message in batch)
+            )
         return len(batch)
 
     def forget_app(self, app_id: str) -> None:
         self._apps.pop(app_id, None)
+
+    async def aclose(self) -> None:
+        if self._preflight is not None:
+            await self._preflight.aclose()
+
+    def _preflight_for(self, app: dict[str, Any]) -> Preflight | None:
+        enabled = self._settings.media_preflight
+        if enabled is None:
+            # Meta checks media itself when it downloads it; the sandbox does not, so there the
+            # preflight is what catches a bad file.
+            enabled = app["gateway"] == "sandbox"
+        if not enabled:
+            return None
+        if self._preflight is None:
+            self._preflight = Preflight(
+                timeout=self._settings.media_preflight_timeout,
+                cache_seconds=self._settings.media_preflight_cache_seconds,
+            )
+        return self._preflight
 
     async def _app(self, app_id: str) -> dict[str, Any] | None:
         app = self._apps.get(app_id)
@@ -63,28 +93,15 @@ class Dispatcher:
                 self._apps[app_id] = app
         return app
 
-    async def _dispatch(self, message: dict[str, Any]) -> None:
+    async def _dispatch(self, message: dict[str, Any], contact: dict[str, Any] | None) -> None:
         async with self._limit:
             try:
-                await self._send(message)
+                await self._send(message, contact)
             except Exception:
                 # The lease expires and another pass retries; nothing accepted is dropped.
                 log.exception("dispatch_crashed", transid=message["transid"])
 
-    async def _send(self, message: dict[str, Any]) -> None:
-        now = self._clock()
-        expires_at = message.get("expires_at")
-        if expires_at is not None and now > expires_at:
-            await self._fail(
-                message,
-                Failure(
-                    codes.MESSAGE_EXPIRED,
-                    None,
-                    "Message expired",
-                    "not handed to WhatsApp before its expiry",
-                ),
-            )
-            return
+    async def _send(self, message: dict[str, Any], contact: dict[str, Any] | None) -> None:
         app = await self._app(message["app_id"])
         if app is None:
             await self._fail(
@@ -97,6 +114,36 @@ class Dispatcher:
                 ),
             )
             return
+        verdict = self._policies(message, contact, app)
+        if not verdict.allowed:
+            assert verdict.dr is not None
+            log.info(
+                "policy_refused",
+                transid=message["transid"],
+                policy=verdict.policy,
+                code=verdict.code,
+            )
+            meta = verdict.meta.code if verdict.meta is not None else None
+            await self._fail(
+                message, Failure(verdict.dr, meta, verdict.dr.description, verdict.reason)
+            )
+            return
+        preflight = self._preflight_for(app)
+        if preflight is not None:
+            refusal = await preflight.check(message["payload"])
+            if refusal is not None:
+                # The reason names the field, never the link: signed URLs carry credentials.
+                log.info(
+                    "media_preflight_refused",
+                    transid=message["transid"],
+                    field=refusal.field,
+                    reason=refusal.reason,
+                )
+                await self._fail(
+                    message,
+                    Failure(refusal.dr, refusal.meta_code, refusal.title, refusal.details),
+                )
+                return
         try:
             gateway = self._gateways.for_app(app)
             result = await gateway.send(credentials(app), message["payload"])
@@ -176,3 +223,19 @@ class Dispatcher:
             code=failure.meta_code,
             dr_code=failure.dr.code,
         )
+
+    def _policies(
+        self, message: dict[str, Any], contact: dict[str, Any] | None, app: dict[str, Any]
+    ) -> Verdict:
+        """Expiry, the 24-hour window and opt-in, as `wanode.policy.check_send` decides them."""
+        outgoing = Outgoing(
+            is_template=message["kind"] == "template",
+            category=message.get("template_category"),
+            expires_at=message.get("expires_at"),
+        )
+        now = self._clock()
+        state = contact_state(contact)
+        if not self._settings.policy_window:
+            # Window enforcement is off: every recipient counts as inside the window.
+            state = dataclasses.replace(state, last_inbound_at=now)
+        return check_send(state, outgoing, now=now, rule=opt_in_rule(app))

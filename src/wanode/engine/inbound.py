@@ -1,4 +1,5 @@
-"""Ingesting verified WhatsApp webhooks: statuses to the inbox, inbound messages to the store."""
+"""Ingesting verified WhatsApp webhooks: statuses to the inbox, inbound messages to the store
+and, as events, to the subscribers' outbox."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.events import Event, InboundMessage, StatusUpdate
+from wanode.notify.events import inbound_event
 from wanode.store import contacts as contact_queries
+from wanode.store import media as media_queries
 from wanode.store import statuses as inbox
+from wanode.store import subscriptions
 
 log = structlog.get_logger(__name__)
 
@@ -20,7 +24,9 @@ async def ingest(
 ) -> int:
     """Store every event addressed to one of `apps` (keyed by phone_number_id); returns the count.
 
-    Duplicates (WhatsApp retries webhooks) are ignored by the stores' unique keys.
+    Duplicates (WhatsApp retries webhooks) are ignored by the stores' unique keys. A new
+    inbound message is queued for its subscribers in the caller's transaction, so it is
+    forwarded if and only if it is stored, and once.
     """
     stored = 0
     for event in events:
@@ -44,11 +50,12 @@ async def ingest(
             stored += 1
         elif isinstance(event, InboundMessage) and event.phone_number_id in apps:
             occurred = event.timestamp.timestamp()
-            await contact_queries.store_inbound(
+            app_id = apps[event.phone_number_id]["id"]
+            new = await contact_queries.store_inbound(
                 conn,
                 {
                     "wamid": event.wamid,
-                    "app_id": apps[event.phone_number_id]["id"],
+                    "app_id": app_id,
                     "wa_id": event.from_wa_id,
                     "kind": event.kind,
                     "occurred_at": occurred,
@@ -64,7 +71,35 @@ async def ingest(
                 identity_key_hash=event.identity_key_hash,
                 inbound_at=occurred,
             )
+            if event.media is not None:
+                # Downloaded later by the media fetcher; served at /v1/media/{id}.
+                await media_queries.record(
+                    conn,
+                    media_id=event.media.id,
+                    wamid=event.wamid,
+                    app_id=app_id,
+                    mime_type=event.media.mime_type,
+                    sha256=event.media.sha256,
+                    at=now,
+                )
+            if new:
+                await _forward(conn, event, app_id=app_id, now=now)
             stored += 1
         else:
             log.info("webhook_event_ignored", event=type(event).__name__)
     return stored
+
+
+async def _forward(
+    conn: AsyncConnection, message: InboundMessage, *, app_id: str, now: float
+) -> None:
+    body = inbound_event(message, app_id=app_id)
+    await subscriptions.enqueue_event(
+        conn,
+        app_id=app_id,
+        wa_id=message.from_wa_id,
+        wamid=message.wamid,
+        event_name=body["event"],
+        body=body,
+        at=now,
+    )

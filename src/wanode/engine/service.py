@@ -11,7 +11,9 @@ import structlog
 
 from wanode.config import Settings
 from wanode.engine.dispatcher import Dispatcher
+from wanode.engine.forwarder import Forwarder
 from wanode.engine.gateways import Gateways
+from wanode.engine.media_fetch import MediaFetcher
 from wanode.engine.notifier import Notifier
 from wanode.engine.processor import StatusProcessor
 from wanode.notify.client import NotifyClient
@@ -42,12 +44,19 @@ class Engine:
         self.settings = settings
         self.gateways = gateways
         self.clock = clock
-        self.notify_client = notify_client or NotifyClient(timeout=settings.notify_timeout)
+        self.notify_client = notify_client or NotifyClient(
+            timeout=settings.notify_timeout, allow_private=settings.private_urls_allowed()
+        )
         self.dispatcher = Dispatcher(db, gateways, settings, clock=clock)
         self.processor = StatusProcessor(db, settings, clock=clock)
         self.notifier = Notifier(db, self.notify_client, settings, clock=clock)
+        self.forwarder = Forwarder(db, self.notify_client, settings, clock=clock)
+        self.media_fetcher = MediaFetcher(db, gateways, settings, clock=clock)
         self._dispatch = dispatch
-        self._wake = {name: asyncio.Event() for name in ("dispatch", "status", "notify")}
+        self._wake = {
+            name: asyncio.Event() for name in ("dispatch", "status", "notify", "forward", "media")
+        }
+        self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     def wake(self, *loops: str) -> None:
@@ -55,23 +64,37 @@ class Engine:
             self._wake[name].set()
 
     def start(self) -> None:
+        self._stopping.clear()
         loops: dict[str, Callable[[], Awaitable[int]]] = {
             "status": self.processor.run_once,
             "notify": self.notifier.run_once,
+            "forward": self.forwarder.run_once,
         }
         if self._dispatch:
             loops["dispatch"] = self.dispatcher.run_once
+            loops["media"] = self.media_fetcher.run_once
         for name, step in loops.items():
             self._tasks.append(asyncio.create_task(self._loop(name, step), name=f"wanode-{name}"))
         log.info("engine_started", loops=sorted(loops))
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let each loop finish the pass it is in, then stop; cancel what outlives `grace`.
+
+        Cancelling a pass in the middle of a database call can leave the driver's connection
+        waiting on a result nobody collects, so loops are asked to stop between passes.
+        """
+        self._stopping.set()
+        for event in self._wake.values():
+            event.set()
+        if self._tasks:
+            _done, late = await asyncio.wait(self._tasks, timeout=grace)
+            for task in late:
+                task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         await self.notify_client.aclose()
         await self.gateways.aclose()
+        await self.dispatcher.aclose()
         log.info("engine_stopped")
 
     async def run_until_idle(self, rounds: int = 3) -> None:
@@ -82,12 +105,14 @@ class Engine:
                 await self.dispatcher.run_once()
                 + await self.processor.run_once()
                 + await self.notifier.run_once()
+                + await self.forwarder.run_once()
+                + await self.media_fetcher.run_once()
             )
             idle = idle + 1 if work == 0 else 0
 
     async def _loop(self, name: str, step: Callable[[], Awaitable[int]]) -> None:
         wake = self._wake[name]
-        while True:
+        while not self._stopping.is_set():
             try:
                 done = await step()
             except asyncio.CancelledError:
@@ -96,7 +121,7 @@ class Engine:
                 log.exception("engine_loop_error", loop=name)
                 done = 0
                 await asyncio.sleep(1.0)
-            if done:
+            if done or self._stopping.is_set():
                 continue
             wake.clear()
             with contextlib.suppress(TimeoutError):

@@ -15,6 +15,7 @@ from wanode.events.errors import WebhookError
 from wanode.events.inbound import InboundMessage, MessageKind
 from wanode.events.malformed import MalformedWebhook
 from wanode.events.statuses import DELIVERED, FAILED, PLAYED, READ, SENT, StatusUpdate
+from wanode.events.templates import TemplateStatusUpdate
 
 __all__ = [
     "DELIVERED",
@@ -36,6 +37,7 @@ __all__ = [
     "Reaction",
     "StatusUpdate",
     "SystemNotice",
+    "TemplateStatusUpdate",
     "ValueErrors",
     "WebhookError",
     "parse_webhook",

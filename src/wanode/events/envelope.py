@@ -11,6 +11,8 @@ from wanode.events._node import Node
 from wanode.events.errors import WebhookError, parse_errors
 from wanode.events.inbound import InboundMessage, parse_messages
 from wanode.events.statuses import StatusUpdate, parse_status
+from wanode.events.templates import FIELD as TEMPLATE_STATUS_FIELD
+from wanode.events.templates import TemplateStatusUpdate, parse_template_status
 
 
 @dataclass(frozen=True)
@@ -23,14 +25,14 @@ class ValueErrors:
 
 @dataclass(frozen=True)
 class OtherChange:
-    """Any other `field` (template status, account, quality, groups, …), kept for whoever
+    """Any other `field` (account, quality, template categories, groups, …), kept for whoever
     subscribes to it; the events layer does not interpret it."""
 
     field: str
     value: Mapping[str, Any] = dataclasses.field(repr=False)
 
 
-Event = StatusUpdate | InboundMessage | ValueErrors | OtherChange
+Event = StatusUpdate | InboundMessage | ValueErrors | TemplateStatusUpdate | OtherChange
 
 
 def parse_webhook(body: object) -> list[Event]:
@@ -43,13 +45,15 @@ def parse_webhook(body: object) -> list[Event]:
     events: list[Event] = []
     for entry in root.objects("entry", required=True):
         for change in entry.objects("changes", required=True):
-            events.extend(_parse_change(change))
+            events.extend(_parse_change(entry, change))
     return events
 
 
-def _parse_change(change: Node) -> list[Event]:
+def _parse_change(entry: Node, change: Node) -> list[Event]:
     name = change.string("field")
     value = change.obj("value")
+    if name == TEMPLATE_STATUS_FIELD:
+        return [parse_template_status(entry, value)]
     if name != "messages":
         return [OtherChange(field=name, value=value.frozen())]
     phone_number_id = value.obj("metadata").string("phone_number_id")

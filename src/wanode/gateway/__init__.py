@@ -5,8 +5,12 @@ from wanode.gateway.base import (
     Credentials,
     Gateway,
     GatewayError,
+    MediaRejected,
+    MediaTooLarge,
     Rejected,
+    RequestRejected,
     SendResult,
+    TemplateRejected,
 )
 from wanode.gateway.cloud import CloudGateway
 from wanode.gateway.memory import MemoryGateway
@@ -17,7 +21,11 @@ __all__ = [
     "Credentials",
     "Gateway",
     "GatewayError",
+    "MediaRejected",
+    "MediaTooLarge",
     "MemoryGateway",
     "Rejected",
+    "RequestRejected",
     "SendResult",
+    "TemplateRejected",
 ]

@@ -27,6 +27,15 @@ from wanode.messages.media import (
 )
 from wanode.messages.outbound import OutboundMessage, parse_native, parse_wa, render_payload
 from wanode.messages.read_receipt import mark_read, typing_indicator
+from wanode.messages.templates import (
+    TemplateDefinition,
+    TemplateMessage,
+    bind_native,
+    bind_webex,
+    check_creation,
+    hydrate,
+    parse_create,
+)
 from wanode.messages.text import Text
 
 __all__ = [
@@ -55,10 +64,17 @@ __all__ = [
     "Row",
     "Section",
     "Sticker",
+    "TemplateDefinition",
+    "TemplateMessage",
     "Text",
     "Url",
     "Video",
+    "bind_native",
+    "bind_webex",
+    "check_creation",
+    "hydrate",
     "mark_read",
+    "parse_create",
     "parse_native",
     "parse_wa",
     "render_payload",

@@ -187,9 +187,10 @@ class ReplyButtons(Message):
                 raise InvalidMessage(
                     f"header.{self.header.kind}.caption", "header media take no caption"
                 )
-        elif self.header is not None and not isinstance(self.header, str):
+        elif isinstance(self.header, Message):
             raise InvalidMessage("header", "must be text or an image, video or document")
         else:
+            # Anything else is meant as a text header (`{"type": "text", "text": 5}` in JSON).
             optional_text("header.text", self.header, max_len=MAX_HEADER)
         text("body.text", self.body, max_len=MAX_BODY)
         optional_text("footer.text", self.footer, max_len=MAX_FOOTER)

@@ -32,6 +32,7 @@ from wanode.messages.media import (
     Video,
     parse_media,
 )
+from wanode.messages.templates import TemplateMessage
 from wanode.messages.text import Text
 
 OutboundMessage = (
@@ -45,6 +46,7 @@ OutboundMessage = (
     | Contacts
     | ListMessage
     | ReplyButtons
+    | TemplateMessage
 )
 
 _Parser = Callable[[Any], OutboundMessage]

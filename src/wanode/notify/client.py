@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from wanode.notify.guard import PrivateAddress, check_public
+
 
 class Outcome(enum.Enum):
     DELIVERED = "delivered"
@@ -72,7 +74,9 @@ class NotifyClient:
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = "wanode/0.1",
+        allow_private: bool = True,
     ) -> None:
+        self._allow_private = allow_private
         self._client = httpx.AsyncClient(
             timeout=timeout,
             transport=transport,
@@ -91,6 +95,11 @@ class NotifyClient:
             return Attempt(Outcome.GIVE_UP, None, "invalid URL")
         if target.scheme not in ("http", "https") or not target.host:
             return Attempt(Outcome.GIVE_UP, None, "invalid URL")
+        if not self._allow_private:
+            try:
+                await check_public(url)
+            except PrivateAddress as exc:
+                return Attempt(Outcome.GIVE_UP, None, f"refused: {exc}")
         try:
             response = await self._client.post(target, content=body, headers=headers)
         except httpx.InvalidURL:

@@ -15,8 +15,18 @@ Decisions where Meta's behaviour is unknown or would not help a test bench:
   e.g. the handset is offline), `delivered`, `read`, or `failed` (with `error`).
 - Failures the platform learns after accepting a message (a number not on WhatsApp, 131026;
   an identity key hash mismatch, 137000) answer 200 and then emit only a `failed` status.
+- A media `id` in a message must be one uploaded to this sandbox for the sending number; any
+  other id answers 131009 at once (the reference does not say what Meta answers). Media whose
+  type the message kind does not take (a PDF sent as an image) is accepted and then fails
+  with 131053, as Meta reports media it cannot use (cloud-api.md §7). Upload rules: see
+  `wanode.sandbox.media`.
 - Status delays count from acceptance; an offline handset gets `delivered` as soon as it
   comes back online, and `read` after the usual delivered-to-read gap.
+- Templates: how the review approves or rejects, and the status webhooks, in
+  `wanode.sandbox.templates`; the definition rules in `template_spec`; the synchronous send
+  errors (132000, 132001, 132005, 132012, 132015, 132016) in `hydration`.
+- What handsets send (media, locations, contacts, reactions, taps, opened links) is described in
+  `wanode.sandbox.actions`; QR codes and short links in `wanode.sandbox.qrdls`.
 """
 
 from wanode.sandbox.config import HandsetConfig, SandboxConfig

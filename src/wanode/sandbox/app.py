@@ -1,35 +1,49 @@
-"""The sandbox's HTTP surface: the Graph-style send endpoint plus the handset and number API.
+"""The sandbox's HTTP surface: the Graph-style send, media, template and QR-code endpoints, plus
+the control panel (numbers, handsets and their actions, templates).
 
 Routes are relative, so the app works mounted anywhere (wanode mounts it under `/sandbox`).
-The handset and number routes come before `/{version}/...` so that pattern cannot swallow them.
-The handset and number API is unauthenticated: it is the test bench's control panel, not part
-of the platform being imitated.
+The control-panel, download and image routes come before `/{version}/{object_id}`, which would
+otherwise swallow every two-segment GET. The control panel is unauthenticated: it is the test
+bench's, not part of the platform being imitated.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from wanode.sandbox import params
+from wanode.sandbox.actions import Answer
+from wanode.sandbox.entry_routes import IMAGE_ROUTE, EntryRoutes
 from wanode.sandbox.errors import MetaError, SandboxError
+from wanode.sandbox.media import upload_type
 from wanode.sandbox.numbers import BusinessNumber
-from wanode.sandbox.payloads import parse_version
-from wanode.sandbox.validation import ReadReceipt, normalise_wa_id, parse_request
+from wanode.sandbox.samples import SAMPLES, sample
+from wanode.sandbox.template_routes import TemplateRoutes
+from wanode.sandbox.validation import ReadReceipt, parse_request
 
 if TYPE_CHECKING:
     from wanode.sandbox.sandbox import Sandbox
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 log = structlog.get_logger(__name__)
 
 
 def build_app(sandbox: Sandbox) -> Starlette:
     routes = _Routes(sandbox)
+    templates = routes.templates
+    entries = EntryRoutes(sandbox)
+    actions = sandbox.actions
     return Starlette(
         routes=[
             Route("/numbers", routes.list_numbers, methods=["GET"]),
@@ -40,36 +54,70 @@ def build_app(sandbox: Sandbox) -> Starlette:
             Route("/handsets/{wa_id}/sent", routes.sent, methods=["GET"]),
             Route("/handsets/{wa_id}/identity", routes.rotate_identity, methods=["POST"]),
             Route("/handsets/{wa_id}/send", routes.send_text, methods=["POST"]),
+            Route("/handsets/{wa_id}/send-media", _action(actions.send_media), methods=["POST"]),
+            Route(
+                "/handsets/{wa_id}/send-location", _action(actions.send_location), methods=["POST"]
+            ),
+            Route(
+                "/handsets/{wa_id}/send-contacts", _action(actions.send_contacts), methods=["POST"]
+            ),
+            Route("/handsets/{wa_id}/react", _action(actions.react), methods=["POST"]),
+            Route("/handsets/{wa_id}/tap-button", _action(actions.tap_button), methods=["POST"]),
+            Route("/handsets/{wa_id}/pick-row", _action(actions.pick_row), methods=["POST"]),
+            Route(
+                "/handsets/{wa_id}/tap-quick-reply",
+                _action(actions.tap_quick_reply),
+                methods=["POST"],
+            ),
+            Route("/handsets/{wa_id}/open", _action(actions.open_link), methods=["POST"]),
+            Route("/templates", templates.panel_list, methods=["GET"]),
+            Route("/templates/{template_id}/status", templates.panel_status, methods=["POST"]),
+            Route("/attachments/{media_id}", routes.download, methods=["GET"], name="download"),
+            Route("/qr/{code}.{image_format}", entries.image, methods=["GET"], name=IMAGE_ROUTE),
+            Route("/samples/{name}", _sample, methods=["GET"]),
             Route("/{version}/{phone_number_id}/messages", routes.messages, methods=["POST"]),
+            Route("/{version}/{phone_number_id}/media", routes.upload, methods=["POST"]),
+            Route("/{version}/{phone_number_id}/message_qrdls", entries.create, methods=["POST"]),
+            Route("/{version}/{phone_number_id}/message_qrdls", entries.list, methods=["GET"]),
+            Route(
+                "/{version}/{phone_number_id}/message_qrdls/{code}",
+                entries.one,
+                methods=["GET", "DELETE"],
+            ),
+            Route("/{version}/{waba_id}/message_templates", templates.create, methods=["POST"]),
+            Route("/{version}/{waba_id}/message_templates", templates.list, methods=["GET"]),
+            Route("/{version}/{waba_id}/message_templates", templates.delete, methods=["DELETE"]),
+            Route("/{version}/{media_id}", routes.graph_object, methods=["GET", "DELETE"]),
         ],
-        exception_handlers={SandboxError: _sandbox_error},
+        exception_handlers={SandboxError: _sandbox_error, MetaError: _meta_error},
     )
+
+
+def _action(act: Callable[[str, dict[str, Any]], Answer]) -> Endpoint:
+    """A control-panel endpoint for a handset action: `act(wa_id, body)` answers JSON."""
+
+    async def endpoint(request: Request) -> Response:
+        answer, status = act(params.wa_id(request), await params.panel_object(request))
+        return JSONResponse(answer, status_code=status)
+
+    return endpoint
 
 
 class _Routes:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
+        self.templates = TemplateRoutes(sandbox)
 
     async def messages(self, request: Request) -> Response:
         """`POST /{version}/{phone-number-id}/messages`: send a message, or mark one read."""
-        phone_number_id = request.path_params["phone_number_id"]
-        version = request.path_params["version"]
-        try:
-            if parse_version(version) is None:
-                raise MetaError(100, f"{version!r} is not an API version (expected like v23.0)")
-            number = self.sandbox.authorise(phone_number_id, request.headers.get("authorization"))
-            try:
-                payload = json.loads(await request.body())
-            except ValueError as exc:
-                raise MetaError(100, "the request body is not valid JSON") from exc
-            parsed = parse_request(payload)
-            if isinstance(parsed, ReadReceipt):
-                self.sandbox.mark_read(number, parsed.message_id)
-                return JSONResponse({"success": True})
-            wamid = self.sandbox.accept(number, version, parsed, payload)
-        except MetaError as exc:
-            log.info("sandbox.message.rejected", phone_number_id=phone_number_id, code=exc.code)
-            return _meta_error(exc)
+        version = params.version(request)
+        number = self._number(request)
+        payload = await params.graph_json(request)
+        parsed = parse_request(payload, self.sandbox.config)
+        if isinstance(parsed, ReadReceipt):
+            self.sandbox.mark_read(number, parsed.message_id)
+            return JSONResponse({"success": True})
+        wamid = self.sandbox.accept(number, version, parsed, payload)
         return JSONResponse(
             {
                 "messaging_product": "whatsapp",
@@ -78,50 +126,95 @@ class _Routes:
             }
         )
 
+    async def upload(self, request: Request) -> Response:
+        """`POST /{version}/{phone-number-id}/media`: a multipart upload; answers its media id."""
+        params.version(request)
+        number = self._number(request)
+        data, mime_type, filename = await _upload_form(request)
+        media = self.sandbox.upload(number, data, mime_type, filename)
+        return JSONResponse({"id": media.media_id})
+
+    async def graph_object(self, request: Request) -> Response:
+        """`GET /{version}/{id}` of a template or of media; `DELETE` of media."""
+        params.version(request)
+        template = self.sandbox.templates.get(request.path_params["media_id"])
+        if template is not None:
+            return self.templates.one(request, template)
+        return self._media(request)
+
+    def _media(self, request: Request) -> Response:
+        """`GET /{version}/{media-id}` (metadata and download URL) and `DELETE` of the same."""
+        media = self.sandbox.uploaded(
+            request.path_params["media_id"],
+            request.headers.get("authorization"),
+            request.query_params.get("phone_number_id"),
+        )
+        if request.method == "DELETE":
+            self.sandbox.media.delete(media.media_id)
+            return JSONResponse({"success": True})
+        url = str(request.url_for("download", media_id=media.media_id))
+        return JSONResponse(media.metadata(url))
+
+    async def download(self, request: Request) -> Response:
+        """The URL `GET /{media-id}` hands out: the bytes, for the owning number's token."""
+        try:
+            media = self.sandbox.uploaded(
+                request.path_params["media_id"], request.headers.get("authorization")
+            )
+        except MetaError as exc:
+            if exc.code != 100:
+                raise
+            # Meta's media host answers a gone or foreign media URL with a bare 404.
+            return Response(status_code=404)
+        return Response(media.data, media_type=media.mime_type)
+
+    def _number(self, request: Request) -> BusinessNumber:
+        return self.sandbox.authorise(
+            request.path_params["phone_number_id"], request.headers.get("authorization")
+        )
+
     async def list_numbers(self, request: Request) -> Response:
         return JSONResponse([number.public() for number in self.sandbox.numbers()])
 
     async def provision(self, request: Request) -> Response:
         try:
-            number = BusinessNumber.from_json(await _json(request))
+            number = BusinessNumber.from_json(await params.panel_json(request))
         except ValueError as exc:
             raise SandboxError(400, str(exc)) from exc
         self.sandbox.provision(number)
         return JSONResponse(number.public(), status_code=201)
 
     async def handset(self, request: Request) -> Response:
-        wa_id = _wa_id(request)
+        wa_id = params.wa_id(request)
         handset = self.sandbox.handsets.get(wa_id)
         if handset is None:
             raise SandboxError(404, f"no handset {wa_id} yet; PUT its config or message it")
         return JSONResponse(handset.as_json())
 
     async def configure(self, request: Request) -> Response:
-        changes = await _json(request)
+        changes = await params.panel_json(request)
         if not isinstance(changes, dict):
             raise SandboxError(400, "body must be a JSON object of handset settings")
-        handset = self.sandbox.configure(_wa_id(request), changes)
+        handset = self.sandbox.configure(params.wa_id(request), changes)
         return JSONResponse(handset.as_json())
 
     async def inbox(self, request: Request) -> Response:
-        handset = self.sandbox.handsets.get(_wa_id(request))
+        handset = self.sandbox.handsets.get(params.wa_id(request))
         entries = handset.received() if handset is not None else []
         return JSONResponse([entry.as_json() for entry in entries])
 
     async def sent(self, request: Request) -> Response:
-        handset = self.sandbox.handsets.get(_wa_id(request))
+        handset = self.sandbox.handsets.get(params.wa_id(request))
         entries = handset.sent if handset is not None else []
         return JSONResponse([entry.as_json() for entry in entries])
 
     async def rotate_identity(self, request: Request) -> Response:
-        identity_key_hash = self.sandbox.rotate_identity(_wa_id(request))
+        identity_key_hash = self.sandbox.rotate_identity(params.wa_id(request))
         return JSONResponse({"identity_key_hash": identity_key_hash})
 
     async def send_text(self, request: Request) -> Response:
         """The handset sends `{"phone_number_id", "text", "reply_to"?}` to the business."""
-        body = await _json(request)
-        if not isinstance(body, dict):
-            raise SandboxError(400, "body must be a JSON object")
+        body = await params.panel_object(request)
         unknown = sorted(set(body) - {"phone_number_id", "text", "reply_to"})
         if unknown:
             raise SandboxError(400, f"unknown field {unknown[0]!r}")
@@ -133,25 +226,36 @@ class _Routes:
             raise SandboxError(400, "text is required and must be a non-empty string")
         if reply_to is not None and not isinstance(reply_to, str):
             raise SandboxError(400, "reply_to must be a wamid string")
-        wamid = self.sandbox.send_text(_wa_id(request), phone_number_id, text, reply_to=reply_to)
+        wamid = self.sandbox.send_text(
+            params.wa_id(request), phone_number_id, text, reply_to=reply_to
+        )
         return JSONResponse({"id": wamid}, status_code=201)
 
 
-def _wa_id(request: Request) -> str:
+async def _upload_form(request: Request) -> tuple[bytes, str, str]:
+    """The file's bytes, MIME type and name from a media upload's multipart form."""
     try:
-        return normalise_wa_id(request.path_params["wa_id"])
-    except MetaError as exc:
-        raise SandboxError(400, exc.details) from exc
+        async with request.form() as form:
+            product = form.get("messaging_product")
+            upload = form.get("file")
+            declared = form.get("type")
+            if product is None:
+                raise MetaError(100, "messaging_product: the parameter is required")
+            if product != "whatsapp":
+                raise MetaError(100, f"messaging_product: {product!r} is not 'whatsapp'")
+            if not isinstance(upload, UploadFile):
+                raise MetaError(100, "file: the parameter is required and must be a file")
+            if declared is not None and not isinstance(declared, str):
+                raise MetaError(100, "type: must be a MIME type, not a file")
+            mime_type = upload_type(upload.content_type, declared)
+            return await upload.read(), mime_type, upload.filename or ""
+    except (HTTPException, MultiPartException) as exc:
+        raise MetaError(100, "the request body is not a valid multipart form") from exc
 
 
-async def _json(request: Request) -> Any:
-    try:
-        return json.loads(await request.body())
-    except ValueError as exc:
-        raise SandboxError(400, "body is not valid JSON") from exc
-
-
-def _meta_error(exc: MetaError) -> Response:
+async def _meta_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, MetaError)
+    log.info("sandbox.graph.rejected", path=request.url.path, code=exc.code)
     headers = {}
     if exc.http_status == 401:
         # Graph names the failed scheme the way RFC 6750 asks of bearer-token APIs.
@@ -162,3 +266,13 @@ def _meta_error(exc: MetaError) -> Response:
 async def _sandbox_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SandboxError)
     return JSONResponse(exc.body(), status_code=exc.http_status)
+
+
+async def _sample(request: Request) -> Response:
+    """Sample media of every kind, so media messages can be tried offline (see `samples`)."""
+    found = sample(request.path_params["name"])
+    if found is None:
+        names = ", ".join(sorted(SAMPLES))
+        raise SandboxError(404, f"no sample {request.path_params['name']!r}; there are {names}")
+    mime_type, data = found
+    return Response(data, media_type=mime_type)

@@ -53,9 +53,20 @@ class SandboxConfig:
 
     A webhook POST that fails (non-2xx, timeout, connection error) is retried up to
     `webhook_retries` more times, waiting `webhook_retry_base * 2**n` seconds before retry n.
+
+    `list_button_max` is the longest label a list message's button may have. 24 is the spec's
+    figure; set 20 to rehearse Meta's documented limit (cloud-api.md §1.2). A longer label is
+    refused with 131009.
+
+    `template_review_delay` is how many seconds a new template stays PENDING before the review
+    approves or rejects it (rules in `wanode.sandbox.templates`). `sample_templates` gives
+    every new WABA Meta's `hello_world` sample template, approved.
     """
 
     default_handset: HandsetConfig = field(default_factory=HandsetConfig)
     webhook_timeout: float = 10.0
     webhook_retries: int = 5
     webhook_retry_base: float = 0.5
+    list_button_max: int = 24
+    template_review_delay: float = 1.0
+    sample_templates: bool = True

@@ -6,6 +6,8 @@ registry in `wanode.codes`; nothing here invents a code.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from wanode.codes import meta_code
@@ -36,6 +38,18 @@ class MetaError(Exception):
                 "fbtrace_id": _fbtrace_id(),
             }
         }
+
+
+@contextmanager
+def as_invalid_parameter() -> Iterator[None]:
+    """Graph's management endpoints answer every refused value with 100 (Invalid parameter),
+    where the send endpoint's field readers would say 131008 or 131009."""
+    try:
+        yield
+    except MetaError as exc:
+        if exc.code == 100:
+            raise
+        raise MetaError(100, exc.details, error_type=exc.error_type) from exc
 
 
 class SandboxError(Exception):

@@ -6,9 +6,12 @@ import base64
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wanode.sandbox.config import HandsetConfig
+
+if TYPE_CHECKING:
+    from wanode.sandbox.hydration import Rendered
 
 
 def new_identity_key_hash() -> str:
@@ -23,6 +26,8 @@ class InboxEntry:
     `status` is None until the platform has emitted the first status webhook; from then on it
     mirrors the last one emitted (sent, delivered, read, or failed). The inbox shows an entry
     from its first status on, so a message to an offline handset shows as `sent`.
+    `template` is a template message as rendered for the handset; `category` its pricing
+    category (marketing, utility, authentication), None for free-form messages.
     """
 
     wamid: str
@@ -39,6 +44,8 @@ class InboxEntry:
     failure: tuple[int, str] | None = None
     status: str | None = None
     conversation_id: str | None = None
+    template: Rendered | None = None
+    category: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -53,6 +60,8 @@ class InboxEntry:
         }
         if self.context_id is not None:
             entry["context"] = {"message_id": self.context_id}
+        if self.template is not None:
+            entry["template"] = self.template.as_json()
         if self.status == "failed" and self.failure is not None:
             entry["error"] = {"code": self.failure[0], "details": self.failure[1]}
         return entry

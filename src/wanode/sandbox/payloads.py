@@ -87,8 +87,8 @@ def status(entry: InboxEntry, name: str, *, now: int, identity_key_hash: str) ->
 
 
 def _category(entry: InboxEntry) -> str:
-    # Free-form messages are service messages; the sandbox bills every template as utility.
-    return "utility" if entry.kind == "template" else "service"
+    # Free-form messages are service messages; a template is billed in its own category.
+    return entry.category or "service"
 
 
 def _pricing(category: str) -> dict[str, Any]:

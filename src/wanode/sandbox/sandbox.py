@@ -13,6 +13,7 @@ import structlog
 from starlette.types import ASGIApp
 
 from wanode.sandbox import inbound
+from wanode.sandbox.actions import Actions
 from wanode.sandbox.app import build_app
 from wanode.sandbox.config import SandboxConfig
 from wanode.sandbox.errors import MetaError, SandboxError
@@ -23,8 +24,22 @@ from wanode.sandbox.handsets import (
     SentEntry,
     new_identity_key_hash,
 )
+from wanode.sandbox.hydration import Rendered, check_status, hydrate
+from wanode.sandbox.kinds import MediaRef
+from wanode.sandbox.media import MediaStore, StoredMedia, types_for
 from wanode.sandbox.numbers import BusinessNumber
 from wanode.sandbox.payloads import envelope, new_wamid, status
+from wanode.sandbox.qrdls import QrCodes
+from wanode.sandbox.template_spec import TemplateSpec
+from wanode.sandbox.templates import (
+    CONTROL_STATUSES,
+    REJECTION_REASONS,
+    Template,
+    TemplateStore,
+    review,
+    sample_spec,
+    status_update,
+)
 from wanode.sandbox.validation import SendRequest
 from wanode.sandbox.webhooks import Webhooks
 
@@ -44,6 +59,10 @@ class Sandbox:
     ) -> None:
         self.config = config or SandboxConfig()
         self.handsets = Handsets(self.config.default_handset)
+        self.media = MediaStore()
+        self.templates = TemplateStore()
+        self.qrdls = QrCodes()
+        self.actions = Actions(self)
         self._numbers: dict[str, BusinessNumber] = {}
         self._inbound: dict[str, tuple[Handset, SentEntry]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -51,8 +70,16 @@ class Sandbox:
         self.app: ASGIApp = build_app(self)
 
     def provision(self, number: BusinessNumber) -> None:
-        """Add `number`, or replace the credentials and webhook URL of a known one."""
+        """Add `number`, or replace the credentials and webhook URL of a known one.
+
+        A WABA met for the first time gets Meta's sample template (see `templates`).
+        """
+        new_waba = not self.templates.has_waba(number.waba_id) and not any(
+            known.waba_id == number.waba_id for known in self._numbers.values()
+        )
         self._numbers[number.phone_number_id] = number
+        if new_waba and self.config.sample_templates:
+            self.templates.add(number.waba_id, sample_spec(), status="APPROVED")
         log.info(
             "sandbox.number.provisioned",
             phone_number_id=number.phone_number_id,
@@ -74,11 +101,7 @@ class Sandbox:
         Like Graph, the token is judged first: a token no number knows is 190 even on an
         unknown number; a known token on an unknown number is 803.
         """
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise MetaError(190, "an access token is required (Authorization: Bearer <token>)")
-        if not any(_same(token, n.access_token) for n in self._numbers.values()):
-            raise MetaError(190, "Invalid OAuth access token")
+        token = self._known_token(authorization)
         number = self._numbers.get(phone_number_id)
         if number is None:
             raise MetaError(
@@ -90,6 +113,164 @@ class Sandbox:
             raise MetaError(190, "the access token may not act for this phone number")
         return number
 
+    def authorise_waba(self, waba_id: str, authorization: str | None) -> str:
+        """The WABA a Graph request acts on, if the bearer token is one of its numbers' tokens.
+
+        As for media, a WABA that does not exist and one the token may not act for answer the
+        same 100.
+        """
+        token = self._known_token(authorization)
+        if not any(
+            number.waba_id == waba_id and _same(token, number.access_token)
+            for number in self._numbers.values()
+        ):
+            raise MetaError(
+                100,
+                f"Unsupported request - object with ID {waba_id!r} does not exist, cannot be "
+                "loaded due to missing permissions, or does not support this operation",
+                error_type="GraphMethodException",
+            )
+        return waba_id
+
+    def create_template(self, waba_id: str, spec: TemplateSpec) -> Template:
+        """Keep a new template PENDING and start its review (see `templates`)."""
+        now = time.time()
+        if self.templates.find(waba_id, spec.name, spec.language) is not None:
+            raise MetaError(
+                100,
+                f"name: Content in this language already exists: {spec.name!r} already has "
+                f"a {spec.language} translation",
+            )
+        if self.templates.reuse_blocked(waba_id, spec.name, now=now):
+            raise MetaError(
+                100,
+                f"name: {spec.name!r} was deleted while approved and cannot be used again for "
+                "30 days",
+            )
+        template = self.templates.add(waba_id, spec)
+        self._spawn(self._review(template))
+        log.info(
+            "sandbox.template.created",
+            waba_id=waba_id,
+            template_id=template.template_id,
+            name=spec.name,
+        )
+        return template
+
+    def delete_templates(self, waba_id: str, name: str, hsm_id: str | None) -> None:
+        """Delete every language of `name`, or with `hsm_id` only that template (§3.2)."""
+        named = [t for t in self.templates.of(waba_id) if t.spec.name == name]
+        if hsm_id is not None:
+            named = [t for t in named if t.template_id == hsm_id]
+        if not named:
+            what = f"{name!r} with hsm_id {hsm_id!r}" if hsm_id is not None else repr(name)
+            raise MetaError(100, f"name: there is no message template {what} to delete")
+        if any(t.status == "DISABLED" for t in named):
+            raise MetaError(
+                100, f"name: {name!r} is DISABLED; disabled templates cannot be deleted"
+            )
+        now = time.time()
+        for template in named:
+            self.templates.remove(template, now=now)
+            previous, template.status = template.status, "DELETED"
+            self._template_webhook(template, "DELETED", previous)
+
+    def set_template_status(self, template_id: str, changes: Any) -> Template:
+        """The control panel moves a template to APPROVED, REJECTED, PAUSED or DISABLED."""
+        template = self.templates.get(template_id)
+        if template is None:
+            raise SandboxError(404, f"no template {template_id!r}")
+        if not isinstance(changes, dict):
+            raise SandboxError(400, "body must be a JSON object")
+        unknown = sorted(set(changes) - {"status", "reason"})
+        if unknown:
+            raise SandboxError(400, f"unknown field {unknown[0]!r}")
+        new = changes.get("status")
+        if new not in CONTROL_STATUSES:
+            raise SandboxError(400, f"status must be one of {', '.join(CONTROL_STATUSES)}")
+        reason = changes.get("reason")
+        if reason is not None and new != "REJECTED":
+            raise SandboxError(400, "reason: only a rejection has a reason")
+        if new == "REJECTED" and reason is None:
+            reason = "INVALID_FORMAT"
+        if reason is not None and reason not in REJECTION_REASONS:
+            raise SandboxError(400, f"reason must be one of {', '.join(REJECTION_REASONS)}")
+        if new == "PAUSED" and template.status != "APPROVED":
+            raise SandboxError(
+                409, f"only an APPROVED template can be paused; this is {template.status}"
+            )
+        self._change_template(template, new, reason or "NONE")
+        return template
+
+    async def _review(self, template: Template) -> None:
+        await asyncio.sleep(self.config.template_review_delay)
+        # Deleted, or moved by the control panel meanwhile: the review has nothing to decide.
+        if template.status == "PENDING" and self.templates.get(template.template_id) is template:
+            self._change_template(template, *review(template.spec))
+
+    def _change_template(self, template: Template, new: str, reason: str) -> None:
+        previous = template.status
+        if (previous, template.reason) == (new, reason):
+            return
+        template.status, template.reason = new, reason
+        if new == "PAUSED":
+            template.pauses += 1
+        self._template_webhook(template, new, previous)
+        log.info(
+            "sandbox.template.status",
+            template_id=template.template_id,
+            status=new,
+            reason=reason,
+        )
+
+    def _template_webhook(self, template: Template, event: str, previous: str) -> None:
+        """Send the status update once to each webhook URL among the WABA's numbers."""
+        body = status_update(template, event, previous=previous, now=int(time.time()))
+        urls: set[str | None] = set()
+        for number in self._numbers.values():
+            if number.waba_id == template.waba_id and number.webhook_url not in urls | {None}:
+                urls.add(number.webhook_url)
+                self._webhooks.post(number.phone_number_id, body)
+
+    def upload(
+        self, number: BusinessNumber, data: bytes, mime_type: str, filename: str
+    ) -> StoredMedia:
+        """Keep media uploaded for `number`; `mime_type` comes from `media.upload_type`."""
+        media = self.media.add(number.phone_number_id, data, mime_type, filename)
+        log.info(
+            "sandbox.media.uploaded",
+            phone_number_id=number.phone_number_id,
+            media_id=media.media_id,
+            mime_type=mime_type,
+            size=len(data),
+        )
+        return media
+
+    def uploaded(
+        self, media_id: str, authorization: str | None, phone_number_id: str | None = None
+    ) -> StoredMedia:
+        """Uploaded media the bearer token may read or delete (`/{media-id}` and its download).
+
+        As in Graph, media that does not exist, belongs to a number the token cannot act for,
+        or (with the optional `phone_number_id`) to another number all answer the same 100.
+        """
+        token = self._known_token(authorization)
+        media = self.media.get(media_id)
+        owner = self._numbers.get(media.phone_number_id) if media is not None else None
+        if (
+            media is None
+            or owner is None
+            or not _same(token, owner.access_token)
+            or phone_number_id not in (None, media.phone_number_id)
+        ):
+            raise MetaError(
+                100,
+                f"Unsupported request - media {media_id!r} does not exist, cannot be loaded "
+                "due to missing permissions, or does not support this operation",
+                error_type="GraphMethodException",
+            )
+        return media
+
     def accept(
         self,
         number: BusinessNumber,
@@ -100,6 +281,8 @@ class Sandbox:
         """Accept a valid send request; its statuses follow as webhooks. Returns the wamid."""
         if request.wa_id == "".join(filter(str.isdigit, number.display_phone_number)):
             raise MetaError(131021, "to: the recipient is the sending business number")
+        rendered = self._rendered(number, request)
+        media = [(ref, self._media_of(number, ref)) for ref in request.media]
         handset = self.handsets.ensure(request.wa_id)
         entry = InboxEntry(
             wamid=new_wamid(request.wa_id),
@@ -107,13 +290,15 @@ class Sandbox:
             phone_number_id=number.phone_number_id,
             display_phone_number=number.display_phone_number,
             kind=request.kind,
-            text=request.summary,
+            text=rendered.summary() if rendered is not None else request.summary,
             payload=payload,
             api_version=api_version,
             accepted_at=time.time(),
             context_id=request.context_id,
             biz_opaque_callback_data=request.biz_opaque_callback_data,
-            failure=_failure(handset, request),
+            failure=_failure(handset, request, media),
+            template=rendered,
+            category=rendered.category.lower() if rendered is not None else None,
         )
         handset.inbox.append(entry)
         self._spawn(self._lifecycle(entry, handset))
@@ -170,28 +355,66 @@ class Sandbox:
     ) -> str:
         """The handset sends a text to the business; returns the inbound wamid."""
         number = self.number(phone_number_id)
+        handset = self.ready(wa_id)
+        context = self.reply_context(handset, number, reply_to)
+        return self.receive(handset, number, "text", body, {"body": body}, context)
+
+    def ready(self, wa_id: str) -> Handset:
+        """The handset `wa_id`, if it can send: a WhatsApp user, online (409 otherwise)."""
         handset = self.handsets.ensure(wa_id)
         if not handset.config.exists:
             raise SandboxError(409, f"{wa_id} is not a WhatsApp user and cannot send messages")
         if not handset.config.online:
             raise SandboxError(409, f"{wa_id} is offline; bring it online to send")
-        context = None
-        if reply_to is not None:
-            if not any(
-                e.wamid == reply_to and e.phone_number_id == phone_number_id
-                for e in handset.received()
-            ):
-                raise SandboxError(400, f"reply_to: {reply_to!r} is not in this handset's inbox")
-            context = (number.display_phone_number, reply_to)
+        return handset
+
+    def reply_context(
+        self, handset: Handset, number: BusinessNumber, reply_to: str | None
+    ) -> inbound.Context | None:
+        """The `context` of a quoted reply to `reply_to`, a message `number` sent the handset."""
+        if reply_to is None:
+            return None
+        if not any(
+            e.wamid == reply_to and e.phone_number_id == number.phone_number_id
+            for e in handset.received()
+        ):
+            raise SandboxError(400, f"reply_to: {reply_to!r} is not in this handset's inbox")
+        return number.display_phone_number, reply_to
+
+    def receive(
+        self,
+        handset: Handset,
+        number: BusinessNumber,
+        kind: str,
+        summary: str,
+        body: Any,
+        context: inbound.Context | None = None,
+    ) -> str:
+        """Deliver a message of `kind` (its object `body`) from the handset to `number`'s
+        webhook; returns its wamid. `summary` is how the handset's sent list shows it."""
         now = time.time()
-        wamid = new_wamid(wa_id)
-        message = inbound.text_message(handset, wamid, now=int(now), body=body, reply_to=context)
+        wamid = new_wamid(handset.wa_id)
+        message = inbound.message(
+            handset, wamid, now=int(now), kind=kind, body=body, context=context
+        )
         self._post(number, {"contacts": [inbound.contact(handset)], "messages": [message]})
-        sent = SentEntry(wamid, phone_number_id, "text", body, sent_at=now)
+        sent = SentEntry(wamid, number.phone_number_id, kind, summary, sent_at=now)
         handset.sent.append(sent)
         self._inbound[wamid] = (handset, sent)
-        log.info("sandbox.message.inbound", phone_number_id=phone_number_id, wamid=wamid)
+        log.info(
+            "sandbox.message.inbound",
+            phone_number_id=number.phone_number_id,
+            wamid=wamid,
+            type=kind,
+        )
         return wamid
+
+    def number_of_display(self, digits: str) -> BusinessNumber | None:
+        """The provisioned number whose display number has these digits (a wa.me link's)."""
+        for number in self._numbers.values():
+            if "".join(filter(str.isdigit, number.display_phone_number)) == digits:
+                return number
+        return None
 
     async def drain(self) -> None:
         """Wait until no status timer and no webhook delivery is pending.
@@ -215,6 +438,33 @@ class Sandbox:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._webhooks.aclose()
+
+    def _known_token(self, authorization: str | None) -> str:
+        """The bearer token of an `Authorization` header, if some provisioned number has it."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise MetaError(190, "an access token is required (Authorization: Bearer <token>)")
+        if not any(_same(token, n.access_token) for n in self._numbers.values()):
+            raise MetaError(190, "Invalid OAuth access token")
+        return token
+
+    def _rendered(self, number: BusinessNumber, request: SendRequest) -> Rendered | None:
+        """A template message rendered from its approved template (see `hydration`)."""
+        send = request.template
+        if send is None:
+            return None
+        template = self.templates.find(number.waba_id, send.name, send.language)
+        return hydrate(check_status(template, send), send)
+
+    def _media_of(self, number: BusinessNumber, ref: MediaRef) -> StoredMedia:
+        media = self.media.get(ref.media_id)
+        if media is None or media.phone_number_id != number.phone_number_id:
+            raise MetaError(
+                131009,
+                f"{ref.path}: {ref.media_id!r} is not the id of media uploaded for this "
+                "phone number",
+            )
+        return media
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -282,13 +532,21 @@ class Sandbox:
         self._webhooks.post(number.phone_number_id, envelope(number, value))
 
 
-def _failure(handset: Handset, request: SendRequest) -> tuple[int, str] | None:
+def _failure(
+    handset: Handset, request: SendRequest, media: list[tuple[MediaRef, StoredMedia]]
+) -> tuple[int, str] | None:
     """Why an accepted message will fail instead of being delivered, if it will."""
     if not handset.config.exists:
         return 131026, f"{handset.wa_id} is not a WhatsApp user"
     expected = request.recipient_identity_key_hash
     if expected is not None and expected != handset.identity_key_hash:
         return 137000, "recipient_identity_key_hash does not match the user's current identity key"
+    for ref, upload in media:
+        if upload.kind != ref.kind:
+            return 131053, (
+                f"{ref.path}: media {ref.media_id} is {upload.mime_type}; {ref.kind} messages "
+                f"take {', '.join(types_for(ref.kind))}"
+            )
     return None
 
 

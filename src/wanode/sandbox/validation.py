@@ -5,19 +5,33 @@ with the code Meta answers: 131008 for a missing value, 131009 for a bad value, 
 unknown `type`, 100 for an unknown key or a value of the wrong JSON type.
 
 Per-kind checks live in `KINDS`, one function per message type that validates the type's body
-object and returns a readable summary of it for the handset's inbox.
+object and returns its `Content`: a readable summary for the handset's inbox and the media ids
+it sends. Whether those ids were uploaded, and whether a template message fits its template, is
+the sandbox's to judge when it accepts the message.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from wanode.codes import SYNC
 from wanode.messages import InvalidMessage, Text
+from wanode.sandbox.config import SandboxConfig
 from wanode.sandbox.errors import MetaError
+from wanode.sandbox.fields import obj
+from wanode.sandbox.kinds import (
+    Content,
+    KindCheck,
+    MediaRef,
+    contacts,
+    interactive,
+    location,
+    template,
+)
+from wanode.sandbox.kinds import media as media_kinds
+from wanode.sandbox.kinds.template import TemplateSend
 
 MAX_CALLBACK_DATA = 512
 
@@ -44,9 +58,11 @@ class SendRequest:
     wa_id: str
     kind: str
     summary: str
+    media: tuple[MediaRef, ...]
     context_id: str | None
     biz_opaque_callback_data: str | None
     recipient_identity_key_hash: str | None
+    template: TemplateSend | None = None
 
 
 @dataclass(frozen=True)
@@ -54,10 +70,7 @@ class ReadReceipt:
     message_id: str
 
 
-KindCheck = Callable[[Any], str]
-
-
-def parse_request(payload: Any) -> SendRequest | ReadReceipt:
+def parse_request(payload: Any, config: SandboxConfig) -> SendRequest | ReadReceipt:
     if not isinstance(payload, dict):
         raise MetaError(100, "the request body must be a JSON object")
     _check_product(payload)
@@ -66,7 +79,7 @@ def parse_request(payload: Any) -> SendRequest | ReadReceipt:
     kind = payload.get("type", "text")  # Meta defaults an omitted type to text
     if not isinstance(kind, str) or kind not in KINDS:
         raise MetaError(131051, f"type: {kind!r} is not a supported message type")
-    _only_keys(payload, _ENVELOPE | {kind}, "")
+    obj(payload, "", _ENVELOPE | {kind})
     to = payload.get("to")
     if to is None:
         raise MetaError(131008, "to: the recipient's phone number is required")
@@ -75,14 +88,17 @@ def parse_request(payload: Any) -> SendRequest | ReadReceipt:
         raise MetaError(131009, "recipient_type: the sandbox only delivers to individuals")
     if kind not in payload:
         raise MetaError(131008, f"{kind}: the {kind} object is required when type is {kind!r}")
+    content = KINDS[kind](payload[kind], config)
     return SendRequest(
         to=to,
         wa_id=wa_id,
         kind=kind,
-        summary=KINDS[kind](payload[kind]),
+        summary=content.summary,
+        media=content.media,
         context_id=_context_id(payload.get("context")),
         biz_opaque_callback_data=_callback_data(payload.get("biz_opaque_callback_data")),
         recipient_identity_key_hash=_optional_string(payload, "recipient_identity_key_hash"),
+        template=content.template,
     )
 
 
@@ -109,7 +125,7 @@ def _check_product(payload: dict[str, Any]) -> None:
 
 
 def _parse_read_receipt(payload: dict[str, Any]) -> ReadReceipt:
-    _only_keys(payload, _READ_RECEIPT, "")
+    obj(payload, "", _READ_RECEIPT)
     if payload["status"] != "read":
         raise MetaError(100, f"status: {payload['status']!r} is not 'read'")
     message_id = payload.get("message_id")
@@ -128,7 +144,7 @@ def _context_id(context: Any) -> str | None:
         return None
     if not isinstance(context, dict):
         raise MetaError(100, "context: must be an object")
-    _only_keys(context, frozenset({"message_id"}), "context")
+    obj(context, "context", ("message_id",))
     message_id = context.get("message_id")
     if message_id is None:
         raise MetaError(131008, "context.message_id: is required")
@@ -158,88 +174,33 @@ def _optional_string(payload: dict[str, Any], key: str) -> str | None:
     return value
 
 
-def _only_keys(obj: dict[str, Any], allowed: frozenset[str], path: str) -> None:
-    unknown = sorted(set(obj) - allowed)
-    if unknown:
-        where = f"{path}.{unknown[0]}" if path else unknown[0]
-        raise MetaError(100, f"{where}: unknown parameter")
-
-
 def _object(body: Any, kind: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise MetaError(100, f"{kind}: must be an object")
     return body
 
 
-def _text(body: Any) -> str:
-    _only_keys(_object(body, "text"), frozenset({"body", "preview_url"}), "text")
+def _text(body: Any, config: SandboxConfig) -> Content:
+    obj(body, "text", ("body", "preview_url"))
     try:
-        return Text.from_json(body).body
+        return Content(Text.from_json(body).body)
     except InvalidMessage as exc:
         missing = exc.code in (SYNC.KEY_MISSING, SYNC.MANDATORY_MISSING)
         error = exc.under("text")
         raise MetaError(131008 if missing else 131009, f"{error.field}: {error.reason}") from exc
 
 
-def _media(kind: str) -> KindCheck:
-    def check(body: Any) -> str:
-        media = _object(body, kind)
-        label = (
-            media.get("caption") or media.get("filename") or media.get("link") or media.get("id")
-        )
-        return f"[{kind}] {label}" if label else f"[{kind}]"
-
-    return check
-
-
-def _location(body: Any) -> str:
-    place = _object(body, "location")
-    where = f"({place.get('latitude')}, {place.get('longitude')})"
-    name = place.get("name") or place.get("address")
-    return f"[location] {name} {where}" if name else f"[location] {where}"
-
-
-def _contacts(body: Any) -> str:
-    if not isinstance(body, list):
-        raise MetaError(100, "contacts: must be an array")
-    names = [
-        str(card["name"].get("formatted_name", "?"))
-        for card in body
-        if isinstance(card, dict) and isinstance(card.get("name"), dict)
-    ]
-    return f"[contacts] {', '.join(names)}"
-
-
-def _interactive(body: Any) -> str:
-    message = _object(body, "interactive")
-    text = message.get("body")
-    label = text.get("text") if isinstance(text, dict) else None
-    head = f"[interactive {message.get('type')}]"
-    return f"{head} {label}" if label else head
-
-
-def _template(body: Any) -> str:
-    template = _object(body, "template")
-    language = template.get("language")
-    code = language.get("code") if isinstance(language, dict) else language
-    return f"[template {template.get('name')} ({code})]"
-
-
-def _reaction(body: Any) -> str:
+def _reaction(body: Any, config: SandboxConfig) -> Content:
     reaction = _object(body, "reaction")
-    return f"[reaction] {reaction.get('emoji', '')} to {reaction.get('message_id')}"
+    return Content(f"[reaction] {reaction.get('emoji', '')} to {reaction.get('message_id')}")
 
 
 KINDS: dict[str, KindCheck] = {
     "text": _text,
-    "image": _media("image"),
-    "audio": _media("audio"),
-    "video": _media("video"),
-    "document": _media("document"),
-    "sticker": _media("sticker"),
-    "location": _location,
-    "contacts": _contacts,
-    "interactive": _interactive,
-    "template": _template,
+    **{kind: media_kinds.check(kind) for kind in media_kinds.EXTRAS},
+    "location": location.check,
+    "contacts": contacts.check,
+    "interactive": interactive.check,
+    "template": template.check,
     "reaction": _reaction,
 }

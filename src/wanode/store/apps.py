@@ -22,6 +22,8 @@ PUBLIC_APP_COLUMNS = (
     "gateway",
     "graph_base_url",
     "api_version",
+    "require_e164",
+    "opt_in_categories",
     "notify_url",
     "created_at",
 )
@@ -34,7 +36,9 @@ def new_app_id() -> str:
 async def create_app(conn: AsyncConnection, **values: Any) -> dict[str, Any]:
     row = {"id": new_app_id(), "created_at": now(), **values}
     await conn.execute(apps.insert().values(**row))
-    return row
+    created = await get_app(conn, row["id"])
+    assert created is not None
+    return created
 
 
 async def get_app(conn: AsyncConnection, app_id: str) -> dict[str, Any] | None:
@@ -45,6 +49,12 @@ async def get_app(conn: AsyncConnection, app_id: str) -> dict[str, Any] | None:
 async def list_apps(conn: AsyncConnection) -> list[dict[str, Any]]:
     rows = await conn.execute(sa.select(apps).order_by(apps.c.created_at))
     return [dict(r) for r in rows.mappings()]
+
+
+async def update_app(conn: AsyncConnection, app_id: str, **values: Any) -> dict[str, Any] | None:
+    if values:
+        await conn.execute(apps.update().where(apps.c.id == app_id).values(**values))
+    return await get_app(conn, app_id)
 
 
 async def delete_app(conn: AsyncConnection, app_id: str) -> bool:

@@ -32,6 +32,10 @@ apps = sa.Table(
     sa.Column("api_version", sa.String(16)),
     sa.Column("notify_url", sa.Text),
     sa.Column("created_at", sa.Double, nullable=False),
+    # Destinations must be written +E.164 (the spec's per-app setting); otherwise normalised.
+    sa.Column("require_e164", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Template categories that need an opt-in outside the window; NULL is the spec's default.
+    sa.Column("opt_in_categories", sa.JSON),
 )
 
 api_keys = sa.Table(
@@ -52,10 +56,13 @@ messages = sa.Table(
     sa.Column("transid", sa.String(36), primary_key=True),
     sa.Column("app_id", sa.String(40), sa.ForeignKey("apps.id"), nullable=False),
     sa.Column("wa_id", sa.String(32), nullable=False),
-    sa.Column("destination", sa.String(64), nullable=False),
+    sa.Column("destination", sa.String(128), nullable=False),  # a number or a customer id
     sa.Column("destination_type", sa.String(16), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
+    # For template messages: the registry's id and category (the opt-in policy looks at it).
+    sa.Column("template_id", sa.String(64)),
+    sa.Column("template_category", sa.String(32)),
     sa.Column("correlationid", sa.Text),
     sa.Column("callback_data", sa.Text),
     sa.Column("notify_url", sa.Text),
@@ -133,6 +140,75 @@ contacts = sa.Table(
     sa.Column("last_inbound_at", sa.Double),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
+    # The caller's own key for the customer (destination type `customerid`).
+    sa.Column("customer_id", sa.String(128)),
+    sa.Column("opt_in_status", sa.String(16), nullable=False, server_default="unknown"),
+    sa.Column("opt_in_source", sa.Text),
+    sa.Column("opted_in_at", sa.Double),
+    sa.Column("opted_out_at", sa.Double),
+    sa.Column("attributes", sa.JSON),
+    sa.Index("ix_contacts_customer_id", "customer_id", unique=True),
+)
+
+# Where inbound events are forwarded (reference/webex-connect.md §4), signed with `secret`.
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("app_id", sa.String(40), sa.ForeignKey("apps.id")),  # NULL: every app
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("events", sa.JSON),  # NULL: every event
+    sa.Column("created_at", sa.Double, nullable=False),
+)
+
+# The outbox of subscriber calls. Rows for one (subscription, wa_id) go in `id` order.
+event_deliveries = sa.Table(
+    "event_deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("subscription_id", sa.String(40), nullable=False),
+    sa.Column("wa_id", sa.String(32), nullable=False),
+    sa.Column("wamid", sa.String(128), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.Double, nullable=False),
+    sa.Column("lease_until", sa.Double),
+    sa.Column("last_status_code", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("finished_at", sa.Double),
+    sa.UniqueConstraint("subscription_id", "wamid"),
+    sa.Index("ix_event_deliveries_pending", "state", "next_attempt_at"),
+    sa.Index("ix_event_deliveries_thread", "subscription_id", "wa_id"),
+)
+
+# Media customers sent, downloaded through the gateway (bytes kept under the media directory).
+inbound_media = sa.Table(
+    "inbound_media",
+    metadata,
+    sa.Column("media_id", sa.String(128), primary_key=True),
+    sa.Column("wamid", sa.String(128), nullable=False),
+    sa.Column("app_id", sa.String(40), sa.ForeignKey("apps.id"), nullable=False),
+    sa.Column("mime_type", sa.String(128)),
+    sa.Column("sha256", sa.String(128)),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("path", sa.Text),  # NULL until downloaded
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", sa.Double, nullable=False),
+)
+
+# wa.me links with prefilled text and their QR codes.
+entry_points = sa.Table(
+    "entry_points",
+    metadata,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("app_id", sa.String(40), sa.ForeignKey("apps.id"), nullable=False),
+    sa.Column("prefilled_message", sa.Text, nullable=False),
+    sa.Column("link", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
 )
 
 # The outbox of notify-URL calls. Rows of one message are delivered in `id` order.
@@ -154,4 +230,26 @@ dr_deliveries = sa.Table(
     sa.Column("finished_at", sa.Double),
     sa.Index("ix_dr_deliveries_pending", "state", "next_attempt_at"),
     sa.Index("ix_dr_deliveries_transid", "transid"),
+)
+
+# The template registry: WhatsApp's message templates as last seen (sync, status webhooks, or
+# created through wanode). A template belongs to a WABA; `app_id` is the app whose credentials
+# manage it, and every app of the same WABA may send it. `definition` is the Graph object.
+templates = sa.Table(
+    "templates",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("app_id", sa.String(40), sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(512), nullable=False),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("parameter_format", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("rejected_reason", sa.Text),
+    sa.Column("quality", sa.String(16)),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    # NULL: known from a status webhook only, its definition not fetched yet (never sent).
+    sa.Column("synced_at", sa.Double),
+    sa.UniqueConstraint("app_id", "name", "language"),
 )

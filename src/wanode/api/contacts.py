@@ -1,0 +1,196 @@
+"""`/v1/contacts`: customer profiles, keyed by the caller's customer id (destination type
+`customerid`), each linked to one WhatsApp number with its consent and attributes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.exc import IntegrityError
+
+from wanode.api._request import json_object
+from wanode.api._time import iso
+from wanode.api.auth import require_key
+from wanode.api.context import Context, context
+from wanode.api.errors import ApiError
+from wanode.codes import SYNC
+from wanode.contacts import check_customer_id, parse_profile
+from wanode.messages import InvalidMessage
+from wanode.policy import WINDOW_SECONDS, window_open
+from wanode.store import contacts as contact_queries
+
+router = APIRouter(dependencies=[Depends(require_key)])
+
+# `:path` so that a customer id with a slash (sent as %2F) is still one customer id.
+_ONE = "/v1/contacts/{customerid:path}"
+
+_PUT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["waid"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "waid": {
+                            "type": "string",
+                            "description": "WhatsApp number with country code; spaces, dashes "
+                            "and a missing + are tolerated",
+                        },
+                        "name": {"type": "string", "maxLength": 256},
+                        "optIn": {
+                            "type": "object",
+                            "required": ["status"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "status": {"enum": ["opted_in", "opted_out"]},
+                                "source": {"type": "string", "maxLength": 200},
+                                "at": {
+                                    "type": "string",
+                                    "format": "date-time",
+                                    "description": "when the customer said so (default: now); "
+                                    "a statement older than the recorded one changes nothing",
+                                },
+                            },
+                        },
+                        "attributes": {
+                            "type": "object",
+                            "description": "flat values; replaces the stored attributes",
+                            "additionalProperties": {
+                                "type": ["string", "number", "boolean", "null"]
+                            },
+                        },
+                    },
+                },
+                "example": {
+                    "waid": "+4915112345678",
+                    "name": "Ada Lovelace",
+                    "optIn": {"status": "opted_in", "source": "web form"},
+                    "attributes": {"tier": "gold"},
+                },
+            }
+        },
+    }
+}
+
+
+@router.put(_ONE, openapi_extra=_PUT_BODY)
+async def put_contact(
+    customerid: str, request: Request, response: Response, ctx: Context = Depends(context)
+) -> dict[str, Any]:
+    """Create (201) or update (200) a profile. Another `waid` moves the customer to that number;
+    a number that belongs to another customer id is refused with 409."""
+    body = json_object(await request.body())
+    now = ctx.engine.clock()
+    try:
+        profile = parse_profile(customerid, body, now=now)
+    except InvalidMessage as exc:
+        raise ApiError.from_invalid(exc, "") from exc
+    try:
+        async with ctx.db.begin() as conn:
+            outcome = await contact_queries.upsert_profile(
+                conn,
+                customer_id=profile.customer_id,
+                wa_id=profile.wa_id,
+                profile_name=profile.name,
+                opt_in=profile.opt_in,
+                attributes=None if profile.attributes is None else dict(profile.attributes),
+                now=now,
+            )
+            row = await contact_queries.get_by_customer_id(conn, profile.customer_id)
+    except contact_queries.WaIdTaken as exc:
+        raise ApiError(
+            SYNC.INVALID_VALUE,
+            f"waid {exc.wa_id} belongs to customer id {exc.customer_id!r}; "
+            "delete that profile or move it to another number first",
+            field="waid",
+            http_status=409,
+        ) from exc
+    except IntegrityError as exc:
+        raise ApiError(
+            SYNC.INVALID_VALUE,
+            "the contact was changed by another request at the same time; try again",
+            field="waid",
+            http_status=409,
+        ) from exc
+    assert row is not None  # written in the same transaction
+    response.status_code = 201 if outcome is contact_queries.Outcome.CREATED else 200
+    return public(row, now)
+
+
+@router.get(_ONE)
+async def get_contact(customerid: str, ctx: Context = Depends(context)) -> dict[str, Any]:
+    customer_id = _customer_id(customerid)
+    async with ctx.db.begin() as conn:
+        row = await contact_queries.get_by_customer_id(conn, customer_id)
+    if row is None:
+        raise _unknown(customer_id)
+    return public(row, ctx.engine.clock())
+
+
+@router.delete(_ONE, status_code=204)
+async def delete_contact(customerid: str, ctx: Context = Depends(context)) -> Response:
+    """Remove the profile. The number's consent record and WhatsApp facts stay, unlinked."""
+    customer_id = _customer_id(customerid)
+    async with ctx.db.begin() as conn:
+        deleted = await contact_queries.delete_by_customer_id(
+            conn, customer_id, now=ctx.engine.clock()
+        )
+    if not deleted:
+        raise _unknown(customer_id)
+    return Response(status_code=204)
+
+
+@router.get("/v1/contacts")
+async def list_contacts(
+    ctx: Context = Depends(context),
+    limit: int = Query(default=50, ge=1, le=500),
+    after: str | None = Query(default=None, description="the `next` of the previous page"),
+) -> dict[str, Any]:
+    """Profiles in customer id order, `limit` at a time; `next` is null on the last page."""
+    async with ctx.db.begin() as conn:
+        rows = await contact_queries.list_profiles(conn, limit=limit + 1, after=after)
+    now = ctx.engine.clock()
+    page = rows[:limit]
+    more = len(rows) > limit
+    return {
+        "contacts": [public(row, now) for row in page],
+        "next": page[-1]["customer_id"] if more else None,
+    }
+
+
+def public(row: dict[str, Any], now: float) -> dict[str, Any]:
+    last = row["last_inbound_at"]
+    return {
+        "customerid": row["customer_id"],
+        "waid": row["wa_id"],
+        "name": row["profile_name"],
+        "optIn": {
+            "status": row["opt_in_status"],
+            "source": row["opt_in_source"],
+            "optedInAt": iso(row["opted_in_at"]),
+            "optedOutAt": iso(row["opted_out_at"]),
+        },
+        "lastInboundAt": iso(last),
+        "windowOpenUntil": None if last is None else iso(last + WINDOW_SECONDS),
+        "windowOpen": window_open(last, now),
+        "identityKeyHash": row["identity_key_hash"],
+        "attributes": row["attributes"] or {},
+        "createdAt": iso(row["created_at"]),
+        "updatedAt": iso(row["updated_at"]),
+    }
+
+
+def _customer_id(raw: str) -> str:
+    try:
+        return check_customer_id(raw)
+    except InvalidMessage as exc:
+        raise ApiError.from_invalid(exc, "") from exc
+
+
+def _unknown(customer_id: str) -> ApiError:
+    return ApiError(
+        SYNC.NOT_FOUND, f"no contact with customer id {customer_id!r}", field="customerid"
+    )

@@ -1,0 +1,186 @@
+"""`wanode contacts import`: customer profiles from a CSV file, written straight to the
+configured database in batches, with a per-row error report."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from rich.text import Text
+
+from wanode.config import Settings
+from wanode.contacts import BadFile, BadRow, ContactsCsv, Row, RowError
+from wanode.store import Database
+from wanode.store import contacts as contact_queries
+
+contacts = typer.Typer(no_args_is_help=True, help="Customer profiles")
+
+out = Console()
+err = Console(stderr=True)
+
+SHOWN_ERRORS = 50  # the rest go to --errors; a terminal of 10,000 lines helps nobody
+
+
+@dataclass
+class Report:
+    counts: dict[contact_queries.Outcome, int] = field(
+        default_factory=lambda: dict.fromkeys(contact_queries.Outcome, 0)
+    )
+    failed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def fail(self, errors: tuple[RowError, ...]) -> None:
+        self.failed += 1
+        self.errors.extend(errors)
+
+    def summary(self) -> str:
+        total = sum(self.counts.values()) + self.failed
+        done = ", ".join(f"{count} {outcome}" for outcome, count in self.counts.items())
+        return f"{total} rows: {done}, {self.failed} failed"
+
+
+@contacts.command("import")
+def import_csv(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with columns customerid, waid and optionally name, opt_in, opt_in_source, "
+            "opt_in_at; any other column is an attribute",
+        ),
+    ],
+    require_e164: Annotated[
+        bool, typer.Option("--require-e164", help="Numbers must be written +E.164 exactly")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Check every row against the database, write nothing (conflicts between rows "
+            "in different batches of the file go unseen)",
+        ),
+    ] = False,
+    errors: Annotated[
+        Path | None, typer.Option(help="Also write the error report to this CSV file")
+    ] = None,
+    encoding: Annotated[str, typer.Option(help="The file's text encoding")] = "utf-8-sig",
+    # Each row adds two parameters to one query; drivers allow about 32,000.
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction")] = 500,
+) -> None:
+    """Import customer profiles. Good rows are imported even when others fail; importing the
+    same file again changes nothing. Exit code 0: every row imported; 1: some rows failed;
+    2: the file could not be read."""
+    sheet = _read(file, encoding)
+    if errors is not None:
+        _write_errors(errors, [])  # a path we cannot write should stop us before the import
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("importing", total=len(sheet))
+        report = asyncio.run(
+            _import(
+                sheet,
+                require_e164=require_e164,
+                dry_run=dry_run,
+                batch_size=batch_size,
+                done=lambda rows: progress.update(task, completed=rows),
+            )
+        )
+    out.print(report.summary() + (" (dry run: nothing was written)" if dry_run else ""))
+    if report.errors:
+        out.print(_table(report.errors))
+    if errors is not None:
+        _write_errors(errors, report.errors)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _read(file: Path, encoding: str) -> ContactsCsv:
+    try:
+        with file.open(encoding=encoding, newline="") as stream:
+            return ContactsCsv(stream.read())
+    except (OSError, LookupError) as exc:
+        message = f"cannot read {file}: {exc}"
+    except UnicodeDecodeError as exc:
+        message = f"{file} is not {encoding} text ({exc.reason}); pass its --encoding"
+    except BadFile as exc:
+        message = f"{file}: {exc}"
+    err.print(message, markup=False)
+    raise typer.Exit(2)
+
+
+async def _import(
+    sheet: ContactsCsv,
+    *,
+    require_e164: bool,
+    dry_run: bool,
+    batch_size: int,
+    done: Callable[[int], object],
+) -> Report:
+    now = time.time()  # one instant for the whole file: the time of consents given without one
+    report = Report()
+    db = Database(Settings().database_url)
+    try:
+        await db.migrate()
+        rows = sheet.rows(require_e164=require_e164, now=now)
+        while batch := list(islice(rows, batch_size)):
+            await _write(db, batch, report, now=now, dry_run=dry_run)
+            done(batch[-1].number - 1)
+        done(len(sheet))
+    finally:
+        await db.dispose()
+    return report
+
+
+async def _write(
+    db: Database, batch: list[Row | BadRow], report: Report, *, now: float, dry_run: bool
+) -> None:
+    """One batch in one transaction; a row refused by the database leaves the others in."""
+    good = [row for row in batch if isinstance(row, Row)]
+    async with db.engine.connect() as conn, conn.begin() as transaction:
+        results = await contact_queries.upsert_profiles(
+            conn, [row.profile for row in good], now=now
+        )
+        if dry_run:
+            await transaction.rollback()
+    outcomes = iter(results)
+    for row in batch:
+        if isinstance(row, BadRow):
+            report.fail(row.errors)
+            continue
+        result = next(outcomes)
+        if isinstance(result, contact_queries.WaIdTaken):
+            reason = f"+{result.wa_id} belongs to customer id {result.customer_id!r}"
+            report.fail((RowError(row.number, row.profile.customer_id, "waid", reason),))
+        else:
+            report.counts[result] += 1
+
+
+def _table(errors: list[RowError]) -> Table:
+    table = Table(title="Rows not imported", title_justify="left")
+    for heading in ("row", "customerid", "field", "reason"):
+        table.add_column(heading, overflow="fold")
+    for error in errors[:SHOWN_ERRORS]:
+        cells = (str(error.row), error.customer_id or "", error.field or "", error.reason)
+        table.add_row(*(Text(cell) for cell in cells))  # as written: "[x]" is not markup
+    if len(errors) > SHOWN_ERRORS:
+        table.caption = f"and {len(errors) - SHOWN_ERRORS} more; --errors FILE lists them all"
+    return table
+
+
+def _write_errors(path: Path, errors: list[RowError]) -> None:
+    try:
+        with path.open("w", encoding="utf-8", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(("row", "customerid", "field", "reason"))
+            writer.writerows((e.row, e.customer_id or "", e.field or "", e.reason) for e in errors)
+    except OSError as exc:
+        err.print(f"cannot write the error report: {exc}", markup=False)
+        raise typer.Exit(2) from exc

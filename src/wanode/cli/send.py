@@ -1,0 +1,197 @@
+"""`wanode send`: one message of any kind through a running wanode's Messaging API.
+
+The options build the Messaging API's `channels.OTT-Messaging.wa` object; the service does all
+the validation, so the errors a user sees here are the API's, with their field paths.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+
+out = Console()
+err = Console(stderr=True)
+
+MEDIA_KINDS = ("image", "audio", "video", "document", "sticker")
+
+
+def wa_object(
+    *,
+    text: str | None = None,
+    preview_url: bool = False,
+    media: dict[str, str | None],
+    media_id: str | None = None,
+    media_kind: str | None = None,
+    caption: str | None = None,
+    filename: str | None = None,
+    voice: bool = False,
+    location: str | None = None,
+    name: str | None = None,
+    address: str | None = None,
+    json_file: str | None = None,
+    reply_to: str | None = None,
+    identity_key_hash: str | None = None,
+) -> dict[str, Any]:
+    """The `wa` object for exactly one of: text, media link or id, location, a JSON file."""
+    chosen = [
+        label
+        for label, given in (
+            ("--text", text is not None),
+            *((f"--{kind}", media.get(kind) is not None) for kind in MEDIA_KINDS),
+            ("--media-id", media_id is not None),
+            ("--location", location is not None),
+            ("--json", json_file is not None),
+        )
+        if given
+    ]
+    if len(chosen) != 1:
+        raise typer.BadParameter(
+            "give exactly one of --text, --image, --audio, --video, --document, --sticker, "
+            f"--media-id, --location, --json (got {', '.join(chosen) or 'none'})"
+        )
+    wa: dict[str, Any]
+    if text is not None:
+        wa = {
+            "type": "text",
+            "text": {"body": text, **({"preview_url": True} if preview_url else {})},
+        }
+    elif location is not None:
+        wa = {"type": "location", "location": _location(location, name, address)}
+    elif json_file is not None:
+        wa = _load(json_file)
+    else:
+        kind, source = _media_source(media, media_id, media_kind)
+        extras = {"caption": caption, "filename": filename, "voice": voice or None}
+        wa = {"type": kind, kind: {**source, **{k: v for k, v in extras.items() if v is not None}}}
+    if reply_to is not None:
+        wa["context"] = {"message_id": reply_to}
+    if identity_key_hash is not None:
+        wa["identity_key_hash"] = identity_key_hash
+    return wa
+
+
+def _media_source(
+    media: dict[str, str | None], media_id: str | None, media_kind: str | None
+) -> tuple[str, dict[str, str]]:
+    if media_id is not None:
+        if media_kind not in MEDIA_KINDS:
+            raise typer.BadParameter(
+                f"--media-id needs --media-kind, one of {', '.join(MEDIA_KINDS)}"
+            )
+        return media_kind, {"id": media_id}
+    kind, url = next((k, v) for k, v in media.items() if v is not None)
+    return kind, {"url": url}
+
+
+def _location(value: str, name: str | None, address: str | None) -> dict[str, Any]:
+    latitude, sep, longitude = value.partition(",")
+    try:
+        place: dict[str, Any] = {"latitude": float(latitude), "longitude": float(longitude)}
+    except ValueError:
+        sep = ""
+    if not sep:
+        raise typer.BadParameter("--location takes LATITUDE,LONGITUDE, e.g. 52.52,13.405")
+    place.update({k: v for k, v in (("name", name), ("address", address)) if v is not None})
+    return place
+
+
+def _load(source: str) -> dict[str, Any]:
+    try:
+        raw = typer.get_text_stream("stdin").read() if source == "-" else Path(source).read_text()
+        value = json.loads(raw)
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(f"--json: {exc}") from exc
+    if not isinstance(value, dict):
+        raise typer.BadParameter("--json must hold a JSON object: the Messaging API's `wa` object")
+    return value
+
+
+def send(
+    to: Annotated[str, typer.Option(help="WhatsApp id (phone number with country code)")],
+    text: Annotated[str | None, typer.Option(help="Send a text with this body")] = None,
+    preview_url: Annotated[bool, typer.Option(help="Preview the text's first URL")] = False,
+    image: Annotated[str | None, typer.Option(help="Send the image at this URL")] = None,
+    audio: Annotated[str | None, typer.Option(help="Send the audio at this URL")] = None,
+    video: Annotated[str | None, typer.Option(help="Send the video at this URL")] = None,
+    document: Annotated[str | None, typer.Option(help="Send the document at this URL")] = None,
+    sticker: Annotated[str | None, typer.Option(help="Send the sticker at this URL")] = None,
+    media_id: Annotated[str | None, typer.Option(help="Send uploaded media by its id")] = None,
+    media_kind: Annotated[str | None, typer.Option(help="The kind of --media-id")] = None,
+    caption: Annotated[str | None, typer.Option(help="Image, video or document caption")] = None,
+    filename: Annotated[str | None, typer.Option(help="Document file name")] = None,
+    voice: Annotated[bool, typer.Option(help="Send the audio as a voice note")] = False,
+    location: Annotated[str | None, typer.Option(help="Send a location: LAT,LON")] = None,
+    name: Annotated[str | None, typer.Option(help="Location name")] = None,
+    address: Annotated[str | None, typer.Option(help="Location address")] = None,
+    json_file: Annotated[
+        str | None,
+        typer.Option(
+            "--json", help="A file (or - for stdin) holding the `wa` object: any kind, e.g. list"
+        ),
+    ] = None,
+    reply_to: Annotated[str | None, typer.Option(help="Reply in context to this wamid")] = None,
+    identity_key_hash: Annotated[
+        str | None, typer.Option(help="Deliver only if the user's identity is unchanged")
+    ] = None,
+    app: Annotated[str | None, typer.Option(help="App id (default: the first app)")] = None,
+    notify_url: Annotated[
+        str | None, typer.Option(help="Where delivery reports are POSTed")
+    ] = None,
+    url: Annotated[str, typer.Option(help="wanode base URL")] = "http://127.0.0.1:8080",
+    key: Annotated[str | None, typer.Option(envvar="WANODE_API_KEY", help="API key")] = None,
+) -> None:
+    """Send a message of any kind through a running wanode's Messaging API."""
+    if not key:
+        raise typer.BadParameter("an API key is needed: --key or WANODE_API_KEY")
+    wa = wa_object(
+        text=text,
+        preview_url=preview_url,
+        media={
+            "image": image,
+            "audio": audio,
+            "video": video,
+            "document": document,
+            "sticker": sticker,
+        },
+        media_id=media_id,
+        media_kind=media_kind,
+        caption=caption,
+        filename=filename,
+        voice=voice,
+        location=location,
+        name=name,
+        address=address,
+        json_file=json_file,
+        reply_to=reply_to,
+        identity_key_hash=identity_key_hash,
+    )
+    with httpx.Client(base_url=url, headers={"key": key}, timeout=10) as client:
+        body: dict[str, Any] = {
+            "appid": app or first_app(client),
+            "deliverychannel": "whatsapp",
+            "destination": [{"waid": [to]}],
+            "channels": {"OTT-Messaging": {"wa": wa}},
+        }
+        if notify_url:
+            body["notifyurl"] = notify_url
+        response = client.post("/resources/v1/messaging", json=body)
+    out.print_json(json.dumps(response.json()))
+    if response.status_code != 200:
+        raise typer.Exit(1)
+
+
+def first_app(client: httpx.Client) -> str:
+    response = client.get("/v1/apps")
+    if response.status_code != 200:
+        err.print(response.text)
+        raise typer.Exit(1)
+    found = response.json()["apps"]
+    if not found:
+        err.print("no app registered; add one with `wanode apps add`")
+        raise typer.Exit(1)
+    return str(found[0]["id"])

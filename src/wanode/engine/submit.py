@@ -1,0 +1,94 @@
+"""Accepting a send request: one queued outbox row per destination, in one transaction.
+
+Both API shapes (the Webex Messaging API and the native `POST /v1/messages`) parse their JSON
+into a `Submission` and call `submit`; what they answer is built from the rows it returns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wanode.messages import OutboundMessage, render_payload
+from wanode.store import apps as app_queries
+from wanode.store import contacts as contact_queries
+from wanode.store import messages as outbox
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A number (`wa_id` already normalised) or a customer id, resolved when queued."""
+
+    given: str  # as the caller wrote it, kept for the message's record
+    wa_id: str | None = None
+    correlationid: str | None = None
+    destination_type: str = "waid"
+    field: str = "destination"
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """A customer id with no WhatsApp contact: that destination is refused, the others go."""
+
+    destination: Destination
+    reason: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    app_id: str
+    message: OutboundMessage
+    destinations: tuple[Destination, ...]
+    correlationid: str | None = None
+    callback_data: str | None = None
+    notify_url: str | None = None
+    expires_at: float | None = None
+
+
+class UnknownApp(LookupError):
+    pass
+
+
+async def submit(
+    conn: AsyncConnection, submission: Submission, *, now: float
+) -> list[dict[str, Any] | Unresolved]:
+    """Queue the submission's messages; one outcome per destination, in order: the row written,
+    or why the destination could not be resolved."""
+    app = await app_queries.get_app(conn, submission.app_id)
+    if app is None:
+        raise UnknownApp(submission.app_id)
+    customer_ids = [d.given for d in submission.destinations if d.destination_type == "customerid"]
+    resolved = (
+        await contact_queries.resolve_customer_ids(conn, customer_ids) if customer_ids else {}
+    )
+    message = submission.message
+    outcomes: list[dict[str, Any] | Unresolved] = []
+    rows: list[dict[str, Any]] = []
+    for dest in submission.destinations:
+        wa_id = dest.wa_id if dest.destination_type == "waid" else resolved.get(dest.given)
+        if wa_id is None:
+            outcomes.append(
+                Unresolved(dest, f"customer id {dest.given!r} has no WhatsApp contact profile")
+            )
+            continue
+        row = {
+            "transid": str(uuid.uuid4()),
+            "app_id": app["id"],
+            "wa_id": wa_id,
+            "destination": dest.given,
+            "destination_type": dest.destination_type,
+            "kind": message.kind,
+            "payload": render_payload(message, wa_id),
+            "correlationid": dest.correlationid or submission.correlationid,
+            "callback_data": submission.callback_data,
+            "notify_url": submission.notify_url or app["notify_url"],
+            "identity_key_hash": message.envelope.identity_key_hash,
+            "expires_at": submission.expires_at,
+        }
+        rows.append(row)
+        outcomes.append(row)
+    await outbox.enqueue(conn, rows, now)
+    return outcomes

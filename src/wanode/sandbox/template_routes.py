@@ -1,0 +1,132 @@
+"""Template routes: Graph's `/{waba-id}/message_templates` and `/{template-id}` (cloud-api.md
+§3), and the control panel's `/templates` (list all; set a status, as Meta's review or quality
+checks would).
+
+Lists are in creation order, at most 100 a page (default 25), with Graph's cursors. Filters:
+`name` (exact), `status`, `category` (each a comma-separated list, any case) and `language`.
+`fields` picks fields among id, name, language, status, category, parameter_format, components
+and rejected_reason; without it all but rejected_reason are shown.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from wanode.sandbox import params
+from wanode.sandbox.errors import MetaError
+from wanode.sandbox.paging import page
+from wanode.sandbox.template_spec import parse_template
+from wanode.sandbox.templates import DEFAULT_FIELDS, FIELDS, Template
+
+if TYPE_CHECKING:
+    from wanode.sandbox.sandbox import Sandbox
+
+MAX_PAGE = 100
+DEFAULT_PAGE = 25
+
+
+class TemplateRoutes:
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+
+    async def create(self, request: Request) -> Response:
+        """`POST /{version}/{waba-id}/message_templates`."""
+        waba_id = self._waba(request)
+        spec = parse_template(await params.graph_json(request))
+        template = self.sandbox.create_template(waba_id, spec)
+        return JSONResponse(
+            {"id": template.template_id, "status": template.status, "category": spec.category}
+        )
+
+    async def list(self, request: Request) -> Response:
+        """`GET /{version}/{waba-id}/message_templates`."""
+        waba_id = self._waba(request)
+        query = request.query_params
+        fields = _fields(query.get("fields"))
+        found = [t for t in self.sandbox.templates.of(waba_id) if _matches(t, request)]
+        answer = page(
+            found,
+            lambda t: t.template_id,
+            limit=query.get("limit"),
+            after=query.get("after"),
+            before=query.get("before"),
+            max_size=MAX_PAGE,
+            default_size=DEFAULT_PAGE,
+        )
+        answer["data"] = [template.graph(fields) for template in answer["data"]]
+        return JSONResponse(answer)
+
+    async def delete(self, request: Request) -> Response:
+        """`DELETE /{version}/{waba-id}/message_templates?name=...[&hsm_id=...]`."""
+        waba_id = self._waba(request)
+        name = request.query_params.get("name")
+        if not name:
+            raise MetaError(100, "name: the parameter is required")
+        self.sandbox.delete_templates(waba_id, name, request.query_params.get("hsm_id"))
+        return JSONResponse({"success": True})
+
+    def one(self, request: Request, template: Template) -> Response:
+        """`GET /{version}/{template-id}` (dispatched by the app's `/{version}/{id}` route)."""
+        self.sandbox.authorise_waba(template.waba_id, request.headers.get("authorization"))
+        if request.method != "GET":
+            raise MetaError(
+                100,
+                f"Unsupported {request.method.lower()} request: delete templates through "
+                "/{waba-id}/message_templates",
+                error_type="GraphMethodException",
+            )
+        return JSONResponse(template.graph(_fields(request.query_params.get("fields"))))
+
+    async def panel_list(self, request: Request) -> Response:
+        """`GET /templates`: every template of every WABA."""
+        return JSONResponse([template.panel() for template in self.sandbox.templates.all()])
+
+    async def panel_status(self, request: Request) -> Response:
+        """`POST /templates/{template_id}/status {"status", "reason"?}`."""
+        template = self.sandbox.set_template_status(
+            request.path_params["template_id"], await params.panel_json(request)
+        )
+        return JSONResponse(template.panel())
+
+    def _waba(self, request: Request) -> str:
+        params.version(request)
+        return self.sandbox.authorise_waba(
+            request.path_params["waba_id"], request.headers.get("authorization")
+        )
+
+
+def _fields(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return DEFAULT_FIELDS
+    wanted = tuple(part.strip() for part in value.split(",") if part.strip())
+    for name in wanted:
+        if name not in FIELDS:
+            raise MetaError(
+                100,
+                f"fields: Tried accessing nonexisting field ({name}) on node type "
+                "(WhatsAppBusinessHSM)",
+            )
+    return wanted
+
+
+def _matches(template: Template, request: Request) -> bool:
+    query = request.query_params
+    checks = {
+        "name": template.spec.name,
+        "language": template.spec.language,
+        "status": template.status,
+        "category": template.spec.category,
+    }
+    for key, actual in checks.items():
+        wanted = query.get(key)
+        if wanted is None:
+            continue
+        if key in ("status", "category"):
+            if actual not in {part.strip().upper() for part in wanted.split(",")}:
+                return False
+        elif actual != wanted:
+            return False
+    return True

@@ -1,0 +1,60 @@
+"""Outbox mechanics shared by the DR and subscriber-event outboxes: leasing rows in order per
+thread, and ending a lease. A table qualifies with columns id, state, next_attempt_at,
+lease_until and attempts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wanode.store._sql import for_claim
+
+PENDING = "pending"
+
+
+async def claim_in_order(
+    conn: AsyncConnection,
+    table: sa.Table,
+    *,
+    thread: tuple[str, ...],
+    at: float,
+    lease_seconds: float,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Lease due rows, only the oldest pending one of each `thread` (rows equal on those
+    columns), so each thread is delivered in `id` order. SKIP LOCKED on PostgreSQL lets
+    several workers claim at once without taking the same row."""
+    earlier = table.alias("earlier")
+    blocked = sa.select(earlier.c.id).where(
+        *(earlier.c[name] == table.c[name] for name in thread),
+        earlier.c.state == PENDING,
+        earlier.c.id < table.c.id,
+    )
+    due = for_claim(
+        sa.select(table.c.id)
+        .where(
+            table.c.state == PENDING,
+            table.c.next_attempt_at <= at,
+            sa.or_(table.c.lease_until.is_(None), table.c.lease_until < at),
+            ~sa.exists(blocked),
+        )
+        .order_by(table.c.id)
+        .limit(limit),
+        conn,
+    )
+    result = await conn.execute(
+        table.update()
+        .where(table.c.id.in_(due.scalar_subquery()))
+        .values(lease_until=at + lease_seconds, attempts=table.c.attempts + 1)
+        .returning(*table.c)
+    )
+    return sorted((dict(r) for r in result.mappings()), key=lambda r: r["id"])
+
+
+async def release(conn: AsyncConnection, table: sa.Table, row_id: int, **values: Any) -> None:
+    """End a row's lease, recording what the attempt changed."""
+    await conn.execute(
+        table.update().where(table.c.id == row_id).values(lease_until=None, **values)
+    )
