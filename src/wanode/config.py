@@ -35,6 +35,18 @@ class Settings(BaseSettings):
     sandbox_sent_delay: float = 0.3
     sandbox_delivered_delay: float = 1.0
     sandbox_read_delay: float = 2.0
+    sandbox_enforce_window: bool = Field(
+        default=True,
+        description="The sandbox fails a free-form message to a handset that has not written "
+        "in the last 24 hours with 131047, as WhatsApp does; false lets any message through "
+        "(e.g. for load tests).",
+    )
+    sandbox_template_review_delay: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds a template created in the sandbox stays PENDING before its "
+        "review approves or rejects it.",
+    )
 
     # Dispatcher.
     worker: bool = True

@@ -52,6 +52,7 @@ def serve(
         # A killed process's claims are taken over once their lease runs out.
         "WANODE_DISPATCH_LEASE_SECONDS": "3",
         "WANODE_POLICY_WINDOW": str(window).lower(),
+        "WANODE_SANDBOX_ENFORCE_WINDOW": str(window).lower(),
     }
     # Output goes to a file: a pipe nobody drains would block the service once it fills up.
     log_path = tmp_path / f"serve-{port}.log"

@@ -137,7 +137,14 @@ async def test_identity_change_midway(db: Database) -> None:
         )
         transid = stale.json()["response"][0]["transid"]
         await wn.wait_status(transid, "failed")
-        failed = _dr((await dr.wait_for(4))[-1])
+        # The failed status may overtake the 7501 of the same message; wait for the failure.
+        reports = await wait_until(
+            lambda: _reports(dr),
+            lambda found: any(r["deliveryStatus"] == "Failed" for r in found),
+            timeout=10,
+            what="the failed DR",
+        )
+        [failed] = [r for r in reports if r["deliveryStatus"] == "Failed"]
         assert failed["code"] == "7862" and failed["deliveryStatus"] == "Failed"
         assert failed["identityKeyHash"] == new
         assert "(#137000)" in failed["additionalInfo"]
@@ -147,6 +154,10 @@ async def test_identity_change_midway(db: Database) -> None:
         )
         again = await wn.client.post("/resources/v1/messaging", json=_with_hash(wn, new))
         await wn.wait_status(again.json()["response"][0]["transid"], "read")
+
+
+async def _reports(dr: Receiver) -> list[dict[str, Any]]:
+    return [_dr(r) for r in dr.requests]
 
 
 def _with_hash(wn: Harness, identity_key_hash: str, **extra: Any) -> dict[str, Any]:

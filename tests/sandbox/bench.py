@@ -10,6 +10,9 @@ import hmac
 import json
 import re
 import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from tests.support import openapi
 
-from wanode.sandbox import BusinessNumber, HandsetConfig, Sandbox
+from wanode.sandbox import BusinessNumber, HandsetConfig, Sandbox, SandboxConfig
 
 # The corrections of Meta's document for inbound messages live with the webhook fixture tests;
 # pytest puts their folder on sys.path only when it collects it, and this module may run alone.
@@ -185,6 +188,19 @@ class Receiver:
         return problems
 
 
+class Clock:
+    """A wall clock a test moves by hand; starts at the real time."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @dataclass
 class Bench:
     sandbox: Sandbox
@@ -247,6 +263,38 @@ class Bench:
 
     async def settle(self) -> None:
         await asyncio.wait_for(self.sandbox.drain(), timeout=5)
+
+
+@asynccontextmanager
+async def open_bench(
+    receiver: Receiver,
+    *,
+    clock: Callable[[], float] = time.time,
+    enforce_window: bool = False,
+) -> AsyncIterator[Bench]:
+    """A sandbox with `NUMBER` provisioned, spoken to over in-process HTTP, its webhooks going
+    to `receiver`; on leaving, every webhook must have been signed and match Meta's document.
+
+    Most sandbox tests message handsets that never wrote, so the 24-hour window is off unless
+    asked for (its tests are in test_window.py).
+    """
+    config = SandboxConfig(
+        default_handset=FAST,
+        webhook_retries=3,
+        webhook_retry_base=0.01,
+        template_review_delay=0.0,
+        enforce_window=enforce_window,
+    )
+    sandbox = Sandbox(config, webhook_transport=httpx.ASGITransport(app=receiver.app), clock=clock)
+    sandbox.provision(NUMBER)
+    transport = httpx.ASGITransport(app=sandbox.app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            yield Bench(sandbox, client, receiver)
+    finally:
+        await sandbox.aclose()
+    assert receiver.bad_signatures == 0
+    assert receiver.openapi_errors() == []
 
 
 def assert_meta_error(response: httpx.Response, code: int, status: int) -> dict[str, Any]:

@@ -39,7 +39,9 @@ class Served:
 
 @pytest.fixture
 async def served() -> AsyncIterator[Served]:
-    sandbox = Sandbox(SandboxConfig(default_handset=FAST, template_review_delay=0.0))
+    sandbox = Sandbox(
+        SandboxConfig(default_handset=FAST, template_review_delay=0.0, enforce_window=False)
+    )
     sandbox.provision(_NUMBER)
     port = free_port()
     async with serve_app(sandbox.app, port):

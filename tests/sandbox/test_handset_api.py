@@ -176,7 +176,7 @@ async def test_a_number_is_provisioned_over_http(bench: Bench) -> None:
 
 
 async def test_the_sandbox_works_mounted_under_a_prefix(receiver: Receiver) -> None:
-    config = SandboxConfig(default_handset=FAST)
+    config = SandboxConfig(default_handset=FAST, enforce_window=False)
     sandbox = Sandbox(config, webhook_transport=httpx.ASGITransport(app=receiver.app))
     sandbox.provision(NUMBER)
     parent = Starlette(routes=[Mount("/sandbox", app=sandbox.app)])

@@ -241,7 +241,7 @@ async def test_coordinates_at_their_limit_are_accepted_and_past_it_131009(
 
 
 async def test_a_list_button_limit_of_20_refuses_a_21_character_label(receiver: Receiver) -> None:
-    config = SandboxConfig(default_handset=FAST, list_button_max=20)
+    config = SandboxConfig(default_handset=FAST, list_button_max=20, enforce_window=False)
     sandbox = Sandbox(config, webhook_transport=httpx.ASGITransport(app=receiver.app))
     sandbox.provision(NUMBER)
     transport = httpx.ASGITransport(app=sandbox.app)

@@ -81,7 +81,7 @@ async def sandbox_verdict(
     uploads: Sequence[tuple[MediaSlot, str]] = (),
 ) -> Verdict:
     """Upload each slot's media as its MIME type, point the slot at it, send; the verdict."""
-    sandbox = Sandbox(SandboxConfig(default_handset=FAST))
+    sandbox = Sandbox(SandboxConfig(default_handset=FAST, enforce_window=False))
     sandbox.provision(_NUMBER)
     transport = httpx.ASGITransport(app=sandbox.app)
     try:

@@ -61,7 +61,9 @@ async def test_connection_errors_are_retried_then_dropped() -> None:
     unreachable = NUMBER.__class__(
         **{**NUMBER.__dict__, "webhook_url": f"http://127.0.0.1:{port}/webhooks/whatsapp"}
     )
-    config = SandboxConfig(default_handset=FAST, webhook_retries=1, webhook_retry_base=0.0)
+    config = SandboxConfig(
+        default_handset=FAST, webhook_retries=1, webhook_retry_base=0.0, enforce_window=False
+    )
     sandbox = Sandbox(config)
     sandbox.provision(unreachable)
     transport = httpx.ASGITransport(app=sandbox.app)
@@ -95,7 +97,7 @@ async def served_receiver() -> AsyncIterator[tuple[Receiver, str]]:
 
 async def test_webhooks_reach_a_real_http_server(served_receiver: tuple[Receiver, str]) -> None:
     receiver, url = served_receiver
-    sandbox = Sandbox(SandboxConfig(default_handset=FAST))
+    sandbox = Sandbox(SandboxConfig(default_handset=FAST, enforce_window=False))
     sandbox.provision(NUMBER.__class__(**{**NUMBER.__dict__, "webhook_url": url}))
     transport = httpx.ASGITransport(app=sandbox.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:

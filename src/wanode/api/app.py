@@ -11,6 +11,7 @@ from wanode import __version__
 from wanode.api import (
     apps,
     contacts,
+    entry_points,
     errors,
     health,
     inbound,
@@ -18,6 +19,7 @@ from wanode.api import (
     messages,
     messaging,
     subscriptions,
+    templates,
     webhooks,
 )
 from wanode.api.context import Context
@@ -54,6 +56,8 @@ def create_app(ctx: Context, *, run_engine: bool = True) -> FastAPI:
         media,
         contacts,
         subscriptions,
+        entry_points,
+        templates,
         apps,
         webhooks,
         health,

@@ -133,7 +133,8 @@ async def delete_app(app_id: str, ctx: Context = Depends(context)) -> Response:
     except IntegrityError as exc:
         raise ApiError(
             SYNC.INVALID_VALUE,
-            "the app has messages; it is kept so their history stays complete",
+            "the app still has messages, templates, subscriptions, entry points or media; "
+            "it is kept so their history stays complete",
             field="app_id",
             http_status=409,
         ) from exc

@@ -139,17 +139,22 @@ async def get_media(media_id: str, request: Request, ctx: Context = Depends(cont
         log.warning("inbound_media_file_missing", media_id=media_id, path=row["path"])
         raise ApiError(SYNC.NOT_FOUND, f"the file of media {media_id} is gone", field="media_id")
     mime_type = row["mime_type"] or "application/octet-stream"
+    disposition = "inline" if mime_type.startswith(_INLINE) else "attachment"
+    filename = _filename(inbound)
+    headers = {
+        "Cache-Control": "private, max-age=31536000, immutable",
+        # Customers choose these bytes: never let a browser run them as a page of ours.
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
+    if filename is None:
+        headers["Content-Disposition"] = disposition
     return FileResponse(
         path,
         media_type=mime_type,
-        filename=_filename(inbound),
-        content_disposition_type="inline" if mime_type.startswith(_INLINE) else "attachment",
-        headers={
-            "Cache-Control": "private, max-age=31536000, immutable",
-            # Customers choose these bytes: never let a browser run them as a page of ours.
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
+        filename=filename,
+        content_disposition_type=disposition,
+        headers=headers,
     )
 
 

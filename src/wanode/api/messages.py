@@ -1,5 +1,7 @@
-"""Native message resources: `POST /v1/messages` sends one message in the Cloud API's shape;
-`GET /v1/messages/{transid}` shows a message, its current status and its full history."""
+"""Native message resources: `POST /v1/messages` sends one message in the Cloud API's shape
+(a template by Meta's `template: {name, language: {code}, components}`, checked against the
+template registry); `GET /v1/messages/{transid}` shows a message, its current status and its
+full history."""
 
 from __future__ import annotations
 
@@ -26,15 +28,28 @@ from wanode.api.auth import require_key
 from wanode.api.context import Context, context
 from wanode.api.errors import ApiError
 from wanode.api.examples import WA_EXAMPLES, native_body, openapi_body
+from wanode.api.templates import TemplateError, refuse_unsendable
 from wanode.codes import SYNC
 from wanode.engine.submit import Destination, Submission, Unresolved
-from wanode.messages import InvalidMessage, parse_native
+from wanode.engine.templates import definition_of, find_by_name
+from wanode.messages import Envelope, InvalidMessage, OutboundMessage, bind_native, parse_native
+from wanode.messages.envelope import context_message_id
+from wanode.messages.templates import FAILURE_CODES, Failure
 from wanode.store import messages as outbox
 
 router = APIRouter(dependencies=[Depends(require_key)])
 
 # wanode's own fields beside the Cloud API body; they keep the Messaging API's names.
 _OWN_FIELDS = ("appid", "to", "customerid", "correlationid", "callbackData", "notifyurl", "expiry")
+_TEMPLATE_FIELDS = (
+    "messaging_product",
+    "recipient_type",
+    "type",
+    "template",
+    "context",
+    "recipient_identity_key_hash",
+    "biz_opaque_callback_data",
+)
 
 _NATIVE_DOC = (
     "The Cloud API message body (`type` and the object it names, optional `context`, "
@@ -54,9 +69,15 @@ async def send_message(request: Request, ctx: Context = Depends(context)) -> JSO
     """Send one message of any kind to one WhatsApp user; answers 202 with its transid."""
     body = json_object(await request.body())
     app = await load_app(ctx, app_id(body))
+    content = {k: v for k, v in body.items() if k not in _OWN_FIELDS}
+    message = (
+        await _native_template(ctx, app, content)
+        if content.get("type") == "template"
+        else _native_message(content)
+    )
     submission = Submission(
         app_id=app["id"],
-        message=_native_message({k: v for k, v in body.items() if k not in _OWN_FIELDS}),
+        message=message,
         destinations=(_destination(body, require_e164=app["require_e164"]),),
         correlationid=optional_str(body, "correlationid"),
         callback_data=optional_str(body, "callbackData"),
@@ -98,6 +119,70 @@ def _native_message(body: dict[str, Any]) -> Any:
         return parse_native(body)
     except InvalidMessage as exc:
         raise ApiError.from_invalid(exc, "") from exc
+
+
+async def _native_template(
+    ctx: Context, app: dict[str, Any], body: dict[str, Any]
+) -> OutboundMessage:
+    """A Cloud API template send bound to its registry template (by name and language)."""
+    unknown = sorted(set(body) - set(_TEMPLATE_FIELDS))
+    if unknown:
+        raise ApiError(SYNC.INVALID_VALUE, f"{unknown[0]} is not a field", field=unknown[0])
+    for key, only in (("messaging_product", "whatsapp"), ("recipient_type", "individual")):
+        if key in body and body[key] != only:
+            raise ApiError(SYNC.INVALID_VALUE, f'{key} must be "{only}"', field=key)
+    template = _object(body, "template", "template")
+    name = _string(template, "name", "template.name")
+    code = _string(
+        _object(template, "language", "template.language"), "code", "template.language.code"
+    )
+    try:
+        envelope = Envelope(
+            context_message_id=context_message_id(body["context"]) if "context" in body else None,
+            identity_key_hash=body.get("recipient_identity_key_hash"),
+            biz_opaque_callback_data=body.get("biz_opaque_callback_data"),
+        )
+    except InvalidMessage as exc:
+        raise ApiError.from_invalid(exc, "") from exc
+    languages = await find_by_name(ctx.db, app, name)
+    if not languages:
+        raise TemplateError(
+            SYNC.INVALID_TEMPLATE_ID,
+            f"template.name {name!r} is not a template of app {app['id']}",
+            field="template.name",
+        )
+    row = languages.get(code)
+    if row is None:
+        raise TemplateError(
+            FAILURE_CODES[Failure.INACTIVE],
+            f"template.language.code: {name!r} has no {code!r} version; it has "
+            + ", ".join(sorted(languages)),
+            field="template.language.code",
+        )
+    definition = definition_of(row)
+    refuse_unsendable(definition, "template")
+    try:
+        return bind_native(definition, template, envelope=envelope)
+    except InvalidMessage as exc:
+        raise TemplateError.from_invalid(exc, "template") from exc
+
+
+def _object(data: dict[str, Any], key: str, field: str) -> dict[str, Any]:
+    value = data.get(key)
+    if value is None:
+        raise ApiError(SYNC.MANDATORY_MISSING, f"param '{field}' missing", field=field)
+    if not isinstance(value, dict):
+        raise ApiError(SYNC.INVALID_VALUE, f"{field} must be an object", field=field)
+    return value
+
+
+def _string(data: dict[str, Any], key: str, field: str) -> str:
+    value = data.get(key)
+    if value is None:
+        raise ApiError(SYNC.MANDATORY_MISSING, f"param '{field}' missing", field=field)
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(SYNC.INVALID_VALUE, f"{field} must be a non-empty string", field=field)
+    return value
 
 
 @router.get("/v1/messages/{transid}")

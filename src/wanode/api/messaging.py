@@ -1,4 +1,10 @@
-"""`POST /resources/v1/messaging`: the Webex-compatible Messaging API."""
+"""`POST /resources/v1/messaging`: the Webex-compatible Messaging API.
+
+A session message is `channels.OTT-Messaging.wa`; a template message is
+`message: {"template": "<template id>", "parameters": {...}}` (webex-connect.md §1.4), checked
+against the template registry, with `channels.OTT-Messaging.wa` then carrying only an optional
+`identity_key_hash`.
+"""
 
 from __future__ import annotations
 
@@ -24,14 +30,17 @@ from wanode.api.auth import require_key
 from wanode.api.context import Context, context
 from wanode.api.errors import ApiError
 from wanode.api.examples import WA_EXAMPLES, messaging_body, openapi_body
+from wanode.api.templates import TemplateError, refuse_unsendable
 from wanode.codes import SYNC
 from wanode.engine.submit import Destination, Submission, Unresolved
-from wanode.messages import InvalidMessage, OutboundMessage, parse_wa
+from wanode.engine.templates import definition_of, find_by_id
+from wanode.messages import Envelope, InvalidMessage, OutboundMessage, bind_webex, parse_wa
 
 router = APIRouter()
 
 MAX_DESTINATIONS = 1000
 _WA_PATH = "channels.OTT-Messaging.wa"
+_MESSAGE_KEYS = ("template", "parameters")
 _DESTINATION_KEYS = ("waid", "customerid")
 
 
@@ -45,23 +54,23 @@ _DESTINATION_KEYS = ("waid", "customerid")
 )
 async def send_messages(request: Request, ctx: Context = Depends(context)) -> JSONResponse:
     body = json_object(await request.body())
-    for name in ("appid", "deliverychannel", "destination", "channels"):
+    template = "message" in body
+    for name in ("appid", "deliverychannel", "destination", *(() if template else ("channels",))):
         if name not in body:
             raise ApiError(SYNC.MANDATORY_MISSING, f"param '{name}' missing", field=name)
     if body["deliverychannel"] != "whatsapp":
         raise ApiError(
             SYNC.INVALID_VALUE, "deliverychannel must be 'whatsapp'", field="deliverychannel"
         )
-    if "message" in body:
-        raise ApiError(
-            SYNC.INVALID_VALUE,
-            "template messages ('message') are not supported by this version of wanode",
-            field="message",
-        )
     app = await load_app(ctx, app_id(body))
+    message = (
+        await _template_message(ctx, app, body["message"], body.get("channels"))
+        if template
+        else _message(body["channels"])
+    )
     submission = Submission(
         app_id=app["id"],
-        message=_message(body["channels"]),
+        message=message,
         destinations=tuple(_destinations(body["destination"], require_e164=app["require_e164"])),
         correlationid=optional_str(body, "correlationid"),
         callback_data=optional_str(body, "callbackData"),
@@ -149,3 +158,74 @@ def _message(channels: Any) -> OutboundMessage:
         return parse_wa(wa)
     except InvalidMessage as exc:
         raise ApiError.from_invalid(exc, _WA_PATH) from exc
+
+
+async def _template_message(
+    ctx: Context, app: dict[str, Any], message: Any, channels: Any
+) -> OutboundMessage:
+    """`message` bound to its registry template; every check fails here, before the outbox."""
+    if not isinstance(message, dict):
+        raise ApiError(SYNC.INVALID_VALUE, "message must be an object", field="message")
+    unknown = sorted(set(message) - set(_MESSAGE_KEYS))
+    if unknown:
+        field = f"message.{unknown[0]}"
+        raise ApiError(SYNC.INVALID_VALUE, f"{field} is not a field of message", field=field)
+    template_id = message.get("template")
+    if template_id is None:
+        raise ApiError(
+            SYNC.MANDATORY_MISSING, "param 'message.template' missing", field="message.template"
+        )
+    if isinstance(template_id, int) and not isinstance(template_id, bool):
+        template_id = str(template_id)
+    if not isinstance(template_id, str) or not template_id.strip():
+        raise ApiError(
+            SYNC.INVALID_VALUE,
+            "message.template must be the template's id",
+            field="message.template",
+        )
+    envelope = _template_envelope(channels)
+    row = await find_by_id(ctx.db, app, template_id)
+    if row is None:
+        raise TemplateError(
+            SYNC.INVALID_TEMPLATE_ID,
+            f"message.template {template_id} is not a template of app {app['id']}",
+            field="message.template",
+        )
+    definition = definition_of(row)
+    refuse_unsendable(definition, "message.template")
+    try:
+        return bind_webex(definition, message.get("parameters"), envelope=envelope)
+    except InvalidMessage as exc:
+        raise TemplateError.from_invalid(exc, "message.parameters") from exc
+
+
+def _template_envelope(channels: Any) -> Envelope:
+    """A template send's `channels.OTT-Messaging.wa`: absent, or `identity_key_hash` alone."""
+    if channels is None:
+        return Envelope()
+    if not isinstance(channels, dict):
+        raise ApiError(SYNC.INVALID_VALUE, "channels must be an object", field="channels")
+    ott = channels.get("OTT-Messaging")
+    if ott is None:
+        return Envelope()
+    if not isinstance(ott, dict):
+        field = "channels.OTT-Messaging"
+        raise ApiError(SYNC.INVALID_VALUE, f"{field} must be an object", field=field)
+    wa = ott.get("wa")
+    if wa is None:
+        return Envelope()
+    if not isinstance(wa, dict):
+        raise ApiError(SYNC.INVALID_VALUE, f"{_WA_PATH} must be an object", field=_WA_PATH)
+    extra = sorted(set(wa) - {"identity_key_hash"})
+    if extra:
+        field = f"{_WA_PATH}.{extra[0]}"
+        raise ApiError(
+            SYNC.INVALID_VALUE,
+            f"{field}: with a template ('message'), {_WA_PATH} takes only identity_key_hash",
+            field=field,
+        )
+    key_hash = wa.get("identity_key_hash")
+    field = f"{_WA_PATH}.identity_key_hash"
+    if key_hash is not None and (not isinstance(key_hash, str) or not key_hash.strip()):
+        raise ApiError(SYNC.INVALID_VALUE, f"{field} must be a non-empty string", field=field)
+    return Envelope(identity_key_hash=key_hash)

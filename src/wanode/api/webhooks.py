@@ -52,7 +52,7 @@ async def receive(request: Request, ctx: Context = Depends(context)) -> JSONResp
     async with ctx.db.begin() as conn:
         stored = await ingest(conn, events, apps=by_number, now=ctx.engine.clock())
     if stored:
-        ctx.engine.wake("status", "forward")
+        ctx.engine.wake("status", "forward", "media", "templates")
     return JSONResponse({"received": stored})
 
 

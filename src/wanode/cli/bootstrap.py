@@ -34,7 +34,9 @@ def build_sandbox(settings: Settings, *, webhook_transport: Any | None = None) -
                 sent_delay=settings.sandbox_sent_delay,
                 delivered_delay=settings.sandbox_delivered_delay,
                 read_delay=settings.sandbox_read_delay,
-            )
+            ),
+            template_review_delay=settings.sandbox_template_review_delay,
+            enforce_window=settings.sandbox_enforce_window,
         ),
         webhook_transport=webhook_transport,
     )

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wanode.cli import contacts as contacts_command
 from wanode.cli import sandbox_cmds
 from wanode.cli import send as send_command
+from wanode.cli import templates as templates_command
 from wanode.cli.bootstrap import build_service, ensure_defaults, provision_all
 from wanode.config import Settings
 from wanode.logs import configure
@@ -32,6 +33,7 @@ cli.add_typer(keys, name="keys")
 cli.add_typer(apps, name="apps")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(contacts_command.contacts, name="contacts")
+cli.add_typer(templates_command.templates, name="templates")
 cli.command("send")(send_command.send)
 cli.add_typer(sandbox_cmds.handset, name="handset")
 

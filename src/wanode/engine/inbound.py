@@ -1,5 +1,5 @@
 """Ingesting verified WhatsApp webhooks: statuses to the inbox, inbound messages to the store
-and, as events, to the subscribers' outbox."""
+and, as events, to the subscribers' outbox, template status updates to the template registry."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.events import Event, InboundMessage, StatusUpdate
+from wanode.engine.templates import apply_status
+from wanode.events import Event, InboundMessage, StatusUpdate, TemplateStatusUpdate
 from wanode.notify.events import inbound_event
 from wanode.store import contacts as contact_queries
 from wanode.store import media as media_queries
@@ -85,9 +86,19 @@ async def ingest(
             if new:
                 await _forward(conn, event, app_id=app_id, now=now)
             stored += 1
+        elif isinstance(event, TemplateStatusUpdate) and (owner := _waba_app(apps, event)):
+            if await apply_status(conn, event, app=owner, now=now):
+                stored += 1
         else:
-            log.info("webhook_event_ignored", event=type(event).__name__)
+            log.info("webhook_event_ignored", kind=type(event).__name__)
     return stored
+
+
+def _waba_app(
+    apps: dict[str, dict[str, Any]], event: TemplateStatusUpdate
+) -> dict[str, Any] | None:
+    """One of `apps` in the WABA a template status update is about (its entry's id)."""
+    return next((app for app in apps.values() if app["waba_id"] == event.waba_id), None)
 
 
 async def _forward(

@@ -16,6 +16,7 @@ from wanode.engine.gateways import Gateways
 from wanode.engine.media_fetch import MediaFetcher
 from wanode.engine.notifier import Notifier
 from wanode.engine.processor import StatusProcessor
+from wanode.engine.templates import TemplateSync
 from wanode.notify.client import NotifyClient
 from wanode.store import Database
 
@@ -52,9 +53,11 @@ class Engine:
         self.notifier = Notifier(db, self.notify_client, settings, clock=clock)
         self.forwarder = Forwarder(db, self.notify_client, settings, clock=clock)
         self.media_fetcher = MediaFetcher(db, gateways, settings, clock=clock)
+        self.templates = TemplateSync(db, gateways, settings, clock=clock)
         self._dispatch = dispatch
         self._wake = {
-            name: asyncio.Event() for name in ("dispatch", "status", "notify", "forward", "media")
+            name: asyncio.Event()
+            for name in ("dispatch", "status", "notify", "forward", "media", "templates")
         }
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -73,6 +76,7 @@ class Engine:
         if self._dispatch:
             loops["dispatch"] = self.dispatcher.run_once
             loops["media"] = self.media_fetcher.run_once
+            loops["templates"] = self.templates.run_once
         for name, step in loops.items():
             self._tasks.append(asyncio.create_task(self._loop(name, step), name=f"wanode-{name}"))
         log.info("engine_started", loops=sorted(loops))
@@ -107,6 +111,7 @@ class Engine:
                 + await self.notifier.run_once()
                 + await self.forwarder.run_once()
                 + await self.media_fetcher.run_once()
+                + await self.templates.run_once()
             )
             idle = idle + 1 if work == 0 else 0
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.messages import OutboundMessage, render_payload
+from wanode.messages import OutboundMessage, TemplateMessage, render_payload
 from wanode.store import apps as app_queries
 from wanode.store import contacts as contact_queries
 from wanode.store import messages as outbox
@@ -65,6 +65,8 @@ async def submit(
         await contact_queries.resolve_customer_ids(conn, customer_ids) if customer_ids else {}
     )
     message = submission.message
+    # The opt-in policy decides on a template's category, and the record keeps its id.
+    template = message.definition if isinstance(message, TemplateMessage) else None
     outcomes: list[dict[str, Any] | Unresolved] = []
     rows: list[dict[str, Any]] = []
     for dest in submission.destinations:
@@ -81,6 +83,8 @@ async def submit(
             "destination": dest.given,
             "destination_type": dest.destination_type,
             "kind": message.kind,
+            "template_id": template.id if template is not None else None,
+            "template_category": template.category.value if template is not None else None,
             "payload": render_payload(message, wa_id),
             "correlationid": dest.correlationid or submission.correlationid,
             "callback_data": submission.callback_data,

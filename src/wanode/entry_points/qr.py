@@ -26,7 +26,8 @@ def qr_image(
     code = segno.make(link, error="m", micro=False)
     buffer = io.BytesIO()
     if kind == "svg":
-        code.save(buffer, kind="svg", scale=scale, border=border, xmldecl=True, svgclass=None)
+        # An opaque light colour: on a dark page a transparent quiet zone would not scan.
+        code.save(buffer, kind="svg", scale=scale, border=border, light="#fff", svgclass=None)
     else:
         code.save(buffer, kind="png", scale=scale, border=border)
     return buffer.getvalue()

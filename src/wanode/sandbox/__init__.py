@@ -15,6 +15,11 @@ Decisions where Meta's behaviour is unknown or would not help a test bench:
   e.g. the handset is offline), `delivered`, `read`, or `failed` (with `error`).
 - Failures the platform learns after accepting a message (a number not on WhatsApp, 131026;
   an identity key hash mismatch, 137000) answer 200 and then emit only a `failed` status.
+- So does the 24-hour customer-service window (cloud-api.md §5, §8 lists 131047 as
+  asynchronous): any message but a template, to a handset that has not written to the sending
+  number in the last 24 hours, answers 200 and then fails with 131047 "Re-engagement
+  message". Reactions are not exempt; only templates are. `SandboxConfig.enforce_window`
+  turns this off; the `Sandbox`'s `clock` can be moved to let a window close.
 - A media `id` in a message must be one uploaded to this sandbox for the sending number; any
   other id answers 131009 at once (the reference does not say what Meta answers). Media whose
   type the message kind does not take (a PDF sent as an image) is accepted and then fails

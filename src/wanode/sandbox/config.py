@@ -61,6 +61,11 @@ class SandboxConfig:
     `template_review_delay` is how many seconds a new template stays PENDING before the review
     approves or rejects it (rules in `wanode.sandbox.templates`). `sample_templates` gives
     every new WABA Meta's `hello_world` sample template, approved.
+
+    `enforce_window` applies Meta's 24-hour customer-service window (cloud-api.md §5): a
+    message other than a template, to a handset that has not written to the sending number
+    in the last 24 hours, is accepted and then fails with 131047. Turn it off to let any
+    message through, e.g. for load tests that message handsets that never wrote.
     """
 
     default_handset: HandsetConfig = field(default_factory=HandsetConfig)
@@ -70,3 +75,4 @@ class SandboxConfig:
     list_button_max: int = 24
     template_review_delay: float = 1.0
     sample_templates: bool = True
+    enforce_window: bool = True

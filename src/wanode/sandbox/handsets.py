@@ -103,6 +103,11 @@ class Handset:
     def received(self) -> list[InboxEntry]:
         return [entry for entry in self.inbox if entry.status is not None]
 
+    def last_sent_to(self, phone_number_id: str) -> float | None:
+        """When the handset last wrote to the business number `phone_number_id`, if ever."""
+        times = [s.sent_at for s in self.sent if s.phone_number_id == phone_number_id]
+        return max(times, default=None)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "wa_id": self.wa_id,

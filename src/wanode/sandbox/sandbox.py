@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -47,17 +47,32 @@ log = structlog.get_logger(__name__)
 
 # Meta sends only `sent` for reactions, never `delivered` or `read` (cloud-api.md §4.5).
 _SENT_ONLY = frozenset({"reaction"})
+# The customer-service window: how long after a user's last message the business may send
+# anything; outside it, templates only (cloud-api.md §5).
+CUSTOMER_SERVICE_WINDOW = 24 * 60 * 60
+_OUTSIDE_WINDOW = (
+    "Message failed to send because more than 24 hours have passed since the customer last "
+    "replied to this number."
+)
 
 
 class Sandbox:
-    """A WhatsApp Business Platform in memory. `app` is its ASGI app (see `wanode.sandbox.app`)."""
+    """A WhatsApp Business Platform in memory. `app` is its ASGI app (see `wanode.sandbox.app`).
+
+    `clock` is its wall clock (Unix seconds): the time of inbound messages, of statuses and
+    template events, and of the 24-hour window's decisions. Tests move it to rehearse a
+    window that closes; delays between statuses still run on the event loop's own clock.
+    """
 
     def __init__(
         self,
         config: SandboxConfig | None = None,
         webhook_transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config or SandboxConfig()
+        self.clock = clock
         self.handsets = Handsets(self.config.default_handset)
         self.media = MediaStore()
         self.templates = TemplateStore()
@@ -134,7 +149,7 @@ class Sandbox:
 
     def create_template(self, waba_id: str, spec: TemplateSpec) -> Template:
         """Keep a new template PENDING and start its review (see `templates`)."""
-        now = time.time()
+        now = self.clock()
         if self.templates.find(waba_id, spec.name, spec.language) is not None:
             raise MetaError(
                 100,
@@ -169,7 +184,7 @@ class Sandbox:
             raise MetaError(
                 100, f"name: {name!r} is DISABLED; disabled templates cannot be deleted"
             )
-        now = time.time()
+        now = self.clock()
         for template in named:
             self.templates.remove(template, now=now)
             previous, template.status = template.status, "DELETED"
@@ -225,7 +240,7 @@ class Sandbox:
 
     def _template_webhook(self, template: Template, event: str, previous: str) -> None:
         """Send the status update once to each webhook URL among the WABA's numbers."""
-        body = status_update(template, event, previous=previous, now=int(time.time()))
+        body = status_update(template, event, previous=previous, now=int(self.clock()))
         urls: set[str | None] = set()
         for number in self._numbers.values():
             if number.waba_id == template.waba_id and number.webhook_url not in urls | {None}:
@@ -284,6 +299,12 @@ class Sandbox:
         rendered = self._rendered(number, request)
         media = [(ref, self._media_of(number, ref)) for ref in request.media]
         handset = self.handsets.ensure(request.wa_id)
+        now = self.clock()
+        outside_window = (
+            self.config.enforce_window
+            and request.kind != "template"
+            and not _window_open(handset, number, now)
+        )
         entry = InboxEntry(
             wamid=new_wamid(request.wa_id),
             wa_id=request.wa_id,
@@ -293,10 +314,10 @@ class Sandbox:
             text=rendered.summary() if rendered is not None else request.summary,
             payload=payload,
             api_version=api_version,
-            accepted_at=time.time(),
+            accepted_at=now,
             context_id=request.context_id,
             biz_opaque_callback_data=request.biz_opaque_callback_data,
-            failure=_failure(handset, request, media),
+            failure=_failure(handset, request, media, outside_window=outside_window),
             template=rendered,
             category=rendered.category.lower() if rendered is not None else None,
         )
@@ -392,7 +413,7 @@ class Sandbox:
     ) -> str:
         """Deliver a message of `kind` (its object `body`) from the handset to `number`'s
         webhook; returns its wamid. `summary` is how the handset's sent list shows it."""
-        now = time.time()
+        now = self.clock()
         wamid = new_wamid(handset.wa_id)
         message = inbound.message(
             handset, wamid, now=int(now), kind=kind, body=body, context=context
@@ -523,7 +544,7 @@ class Sandbox:
     def _emit(self, entry: InboxEntry, handset: Handset, name: str) -> None:
         entry.status = name
         item = status(
-            entry, name, now=int(time.time()), identity_key_hash=handset.identity_key_hash
+            entry, name, now=int(self.clock()), identity_key_hash=handset.identity_key_hash
         )
         self._post(self._numbers[entry.phone_number_id], {"statuses": [item]})
         log.info("sandbox.status", wamid=entry.wamid, status=name)
@@ -532,12 +553,24 @@ class Sandbox:
         self._webhooks.post(number.phone_number_id, envelope(number, value))
 
 
+def _window_open(handset: Handset, number: BusinessNumber, now: float) -> bool:
+    """Whether the handset wrote to `number` less than 24 hours before `now` (§5)."""
+    last = handset.last_sent_to(number.phone_number_id)
+    return last is not None and now - last < CUSTOMER_SERVICE_WINDOW
+
+
 def _failure(
-    handset: Handset, request: SendRequest, media: list[tuple[MediaRef, StoredMedia]]
+    handset: Handset,
+    request: SendRequest,
+    media: list[tuple[MediaRef, StoredMedia]],
+    *,
+    outside_window: bool,
 ) -> tuple[int, str] | None:
     """Why an accepted message will fail instead of being delivered, if it will."""
     if not handset.config.exists:
         return 131026, f"{handset.wa_id} is not a WhatsApp user"
+    if outside_window:
+        return 131047, _OUTSIDE_WINDOW
     expected = request.recipient_identity_key_hash
     if expected is not None and expected != handset.identity_key_hash:
         return 137000, "recipient_identity_key_hash does not match the user's current identity key"

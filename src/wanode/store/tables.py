@@ -239,7 +239,9 @@ templates = sa.Table(
     "templates",
     metadata,
     sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("app_id", sa.String(40), sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "app_id", sa.String(40), sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False
+    ),
     sa.Column("name", sa.String(512), nullable=False),
     sa.Column("language", sa.String(16), nullable=False),
     sa.Column("category", sa.String(32), nullable=False),

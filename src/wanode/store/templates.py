@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.store.tables import apps, templates
@@ -74,37 +75,42 @@ async def upsert(
     graph: dict[str, Any],
     now: float,
     since: float | None = None,
+    keep_status: bool = False,
 ) -> Outcome:
     """Write a template as Meta shows it: `values` are its columns (name, language, category,
     parameter_format, status, rejected_reason, quality), `graph` the Graph object.
 
-    A row changed at or after `since` is left alone ("skipped"). A known template keeps the
-    app that manages it. Another row of the WABA with the same name and language is a
-    template Meta no longer has (deleted, then created again), so it is removed.
+    A row changed at or after `since` is left alone ("skipped"); with `keep_status` a known
+    row keeps its status and reason (a webhook's, fresher than the caller's). A known template
+    keeps the app that manages it. Another row of the WABA with the same name and language is
+    a template Meta no longer has (deleted, then created again), so it is removed.
     """
     current = await get(conn, template_id)
-    if current is not None and since is not None and current["updated_at"] >= since:
-        return "skipped"
-    await conn.execute(
-        templates.delete().where(
-            _of_waba(waba_id),
-            templates.c.name == values["name"],
-            templates.c.language == values["language"],
-            templates.c.id != template_id,
-        )
-    )
     if current is None:
-        await conn.execute(
-            templates.insert().values(
-                id=template_id,
-                app_id=app_id,
-                definition=graph,
-                updated_at=now,
-                synced_at=now,
-                **values,
-            )
-        )
-        return "created"
+        await _drop_replaced(conn, waba_id, values["name"], values["language"], template_id)
+        row = {
+            "id": template_id,
+            "app_id": app_id,
+            "definition": graph,
+            "updated_at": now,
+            "synced_at": now,
+            **values,
+        }
+        if await _insert(conn, row):
+            return "created"
+        # Written meanwhile by a concurrent sync, webhook or create: update that row instead.
+        current = await get(conn, template_id)
+        if current is None:
+            return "skipped"
+    if since is not None and current["updated_at"] >= since:
+        return "skipped"
+    if keep_status:
+        values = {
+            **values,
+            "status": current["status"],
+            "rejected_reason": current["rejected_reason"],
+        }
+    await _drop_replaced(conn, waba_id, values["name"], values["language"], template_id)
     same = current["definition"] == graph and all(current[k] == v for k, v in values.items())
     await conn.execute(
         templates.update()
@@ -119,10 +125,33 @@ async def upsert(
     return "unchanged" if same and current["synced_at"] is not None else "updated"
 
 
+async def _insert(conn: AsyncConnection, row: dict[str, Any]) -> bool:
+    """Insert unless the template (or its name and language) is there already."""
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    result = await conn.execute(dialect.insert(templates).values(**row).on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
+async def _drop_replaced(
+    conn: AsyncConnection, waba_id: str, name: str, language: str, template_id: str
+) -> None:
+    """Meta has one template per name and language in a WABA: another row with the same
+    name and language is one Meta deleted (the name was then used again)."""
+    await conn.execute(
+        templates.delete().where(
+            _of_waba(waba_id),
+            templates.c.name == name,
+            templates.c.language == language,
+            templates.c.id != template_id,
+        )
+    )
+
+
 async def add_stub(
     conn: AsyncConnection,
     *,
     app_id: str,
+    waba_id: str,
     template_id: str,
     name: str,
     language: str,
@@ -130,8 +159,9 @@ async def add_stub(
     status: str,
     reason: str | None,
     now: float,
-) -> None:
-    """A template known only from a status webhook; a sync fetches its definition."""
+) -> bool:
+    """A template known only from a status webhook; a sync fetches its definition. False when
+    the template was written meanwhile (then set its status)."""
     graph: dict[str, Any] = {
         "id": template_id,
         "name": name,
@@ -139,21 +169,23 @@ async def add_stub(
         "status": status,
         "category": category or "UNKNOWN",
     }
-    await conn.execute(
-        templates.insert().values(
-            id=template_id,
-            app_id=app_id,
-            name=name,
-            language=language,
-            category=(category or "UNKNOWN").upper(),
-            parameter_format="POSITIONAL",
-            status=status,
-            rejected_reason=reason,
-            quality=None,
-            definition=graph,
-            updated_at=now,
-            synced_at=None,
-        )
+    await _drop_replaced(conn, waba_id, name, language, template_id)
+    return await _insert(
+        conn,
+        {
+            "id": template_id,
+            "app_id": app_id,
+            "name": name,
+            "language": language,
+            "category": (category or "UNKNOWN").upper(),
+            "parameter_format": "POSITIONAL",
+            "status": status,
+            "rejected_reason": reason,
+            "quality": None,
+            "definition": graph,
+            "updated_at": now,
+            "synced_at": None,
+        },
     )
 
 
@@ -199,4 +231,3 @@ async def stubs(conn: AsyncConnection, *, limit: int = 50) -> list[dict[str, Any
         .limit(limit)
     )
     return [dict(r) for r in (await conn.execute(query)).mappings()]
-
