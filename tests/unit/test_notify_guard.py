@@ -8,6 +8,7 @@ from tests.support.receiver import receiver
 from wanode.notify.client import NotifyClient, Outcome
 from wanode.notify.guard import PrivateAddress, check_public, is_private
 
+
 @pytest.mark.parametrize(
     ("address", "private"),
     [
