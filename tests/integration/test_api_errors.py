@@ -287,3 +287,16 @@ async def test_webhook_verification_handshake(db: Database) -> None:
             params={"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "nope"},
         )
         assert bad.status_code == 403
+
+
+async def test_notify_url_trailing_space_is_trimmed_and_variables_need_a_flow(
+    db: Database,
+) -> None:
+    async with running(db, start_engine=False) as wn:
+        status, response = await post(wn, body(wn.app_id, notifyurl="http://127.0.0.1:9/dr   "))
+        assert status == 200
+        message = await wn.message(response[0]["transid"])
+        assert message["notifyurl"] == "http://127.0.0.1:9/dr"
+        status, response = await post(wn, body(wn.app_id, notifyurl="$(notifyUrl)"))
+        assert (status, response["code"], response["field"]) == (400, "7004", "notifyurl")
+        assert "resolved by flows" in response["description"]

@@ -1,6 +1,7 @@
 """A conversation end to end: a customer writes, wanode forwards a signed MO event to a
 subscriber, the subscriber answers inside the window; 25 hours later (injected clock) the same
-free-form answer is refused with 7710 and a failed DR, while an approved template still goes."""
+free-form answer is refused with 7710 and a failed DR, while an approved template still goes
+to a customer who opted in."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from typing import Any
 
 import pytest
+from tests.integration.test_opt_in import hello_world
 from tests.support.harness import Harness, running
 from tests.support.receiver import receiver
 
@@ -85,3 +87,19 @@ async def test_reply_inside_the_window_then_refused_a_day_later(db: Database) ->
         assert (failed["code"], failed["deliveryStatus"]) == ("7710", "Failed")
         inbox = (await wn.client.get(f"/sandbox/handsets/{HANDSET}/messages")).json()
         assert [m["text"] for m in inbox] == ["Booked!"]
+
+        # An approved template still goes to a customer who agreed to receive it.
+        await wn.client.put(
+            "/v1/contacts/guest-1", json={"waid": HANDSET, "optIn": {"status": "opted_in"}}
+        )
+        template = await wn.client.post(
+            "/resources/v1/messaging",
+            json={
+                "appid": wn.app_id,
+                "deliverychannel": "whatsapp",
+                "destination": [{"waid": [HANDSET]}],
+                "message": {"template": await hello_world(wn), "parameters": {}},
+            },
+        )
+        assert template.status_code == 200, template.text
+        await wn.wait_status(template.json()["response"][0]["transid"], "read")
