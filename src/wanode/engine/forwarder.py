@@ -7,17 +7,15 @@ retry, give up) is the notify client's `classify`, the same as for delivery repo
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.config import Settings
-from wanode.notify.client import Attempt, NotifyClient, Outcome
+from wanode.engine.courier import Courier
+from wanode.notify.client import Attempt, Outcome
 from wanode.notify.signing import SIGNATURE_HEADER, signature
-from wanode.store import Database
 from wanode.store import subscriptions as outbox
 
 log = structlog.get_logger(__name__)
@@ -25,36 +23,13 @@ log = structlog.get_logger(__name__)
 EVENT_HEADER = "X-Wanode-Event"
 
 
-class Forwarder:
-    def __init__(
-        self,
-        db: Database,
-        client: NotifyClient,
-        settings: Settings,
-        *,
-        clock: Callable[[], float],
-        batch: int = 200,
-    ) -> None:
-        self._db = db
-        self._client = client
-        self._settings = settings
-        self._clock = clock
-        self._batch = batch
+class Forwarder(Courier):
+    """Delivers at most one event per thread at a time (see store/subscriptions.py)."""
 
-    async def run_once(self) -> int:
-        """Deliver what is due now, at most one event per thread; returns how many were tried."""
-        now = self._clock()
-        async with self._db.begin() as conn:
-            batch = await outbox.claim(
-                conn,
-                at=now,
-                # A lease longer than one attempt, so a slow receiver is not called twice.
-                lease_seconds=self._settings.notify_timeout * 2 + 5,
-                limit=self._batch,
-            )
-        if batch:
-            await asyncio.gather(*(self._deliver(row) for row in batch))
-        return len(batch)
+    async def _claim(
+        self, conn: AsyncConnection, *, at: float, lease_seconds: float, limit: int
+    ) -> list[dict[str, Any]]:
+        return await outbox.claim(conn, at=at, lease_seconds=lease_seconds, limit=limit)
 
     async def _deliver(self, row: dict[str, Any]) -> None:
         if row["secret"] is None:

@@ -2,49 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.config import Settings
-from wanode.notify.client import NotifyClient, Outcome
-from wanode.store import Database, deliveries
+from wanode.engine.courier import Courier
+from wanode.notify.client import Outcome
+from wanode.store import deliveries
 
 log = structlog.get_logger(__name__)
 
 
-class Notifier:
-    def __init__(
-        self,
-        db: Database,
-        client: NotifyClient,
-        settings: Settings,
-        *,
-        clock: Callable[[], float],
-        batch: int = 200,
-    ) -> None:
-        self._db = db
-        self._client = client
-        self._settings = settings
-        self._clock = clock
-        self._batch = batch
+class Notifier(Courier):
+    """Delivers the DRs of one message in order (see store/deliveries.py)."""
 
-    async def run_once(self) -> int:
-        now = self._clock()
-        async with self._db.begin() as conn:
-            batch = await deliveries.claim(
-                conn,
-                at=now,
-                # A lease longer than one attempt, so a slow receiver is not called twice.
-                lease_seconds=self._settings.notify_timeout * 2 + 5,
-                limit=self._batch,
-            )
-        if batch:
-            await asyncio.gather(*(self._deliver(dr) for dr in batch))
-        return len(batch)
+    async def _claim(
+        self, conn: AsyncConnection, *, at: float, lease_seconds: float, limit: int
+    ) -> list[dict[str, Any]]:
+        return await deliveries.claim(conn, at=at, lease_seconds=lease_seconds, limit=limit)
 
     async def _deliver(self, dr: dict[str, Any]) -> None:
         attempt = await self._client.post(dr["url"], orjson.dumps(dr["body"]))

@@ -58,3 +58,45 @@ async def release(conn: AsyncConnection, table: sa.Table, row_id: int, **values:
     await conn.execute(
         table.update().where(table.c.id == row_id).values(lease_until=None, **values)
     )
+
+
+async def finish(
+    conn: AsyncConnection,
+    row_id: int,
+    *,
+    table: sa.Table,
+    state: str,
+    status_code: int | None,
+    error: str | None,
+    at: float,
+) -> None:
+    """The row is done (delivered, or given up): it leaves the outbox."""
+    await release(
+        conn,
+        table,
+        row_id,
+        state=state,
+        last_status_code=status_code,
+        last_error=error,
+        finished_at=at,
+    )
+
+
+async def retry_later(
+    conn: AsyncConnection,
+    row_id: int,
+    *,
+    table: sa.Table,
+    next_attempt_at: float,
+    status_code: int | None,
+    error: str | None,
+) -> None:
+    """The attempt failed in a way worth retrying: the row waits until `next_attempt_at`."""
+    await release(
+        conn,
+        table,
+        row_id,
+        next_attempt_at=next_attempt_at,
+        last_status_code=status_code,
+        last_error=error,
+    )

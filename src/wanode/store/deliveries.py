@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.store._outbox import PENDING, claim_in_order, release
+from wanode.store import _outbox
+from wanode.store._outbox import PENDING, claim_in_order
 from wanode.store.tables import dr_deliveries
 
 DELIVERED = "delivered"
@@ -39,39 +41,6 @@ async def claim(
     )
 
 
-async def finish(
-    conn: AsyncConnection,
-    dr_id: int,
-    *,
-    state: str,
-    status_code: int | None,
-    error: str | None,
-    at: float,
-) -> None:
-    await release(
-        conn,
-        dr_deliveries,
-        dr_id,
-        state=state,
-        last_status_code=status_code,
-        last_error=error,
-        finished_at=at,
-    )
-
-
-async def retry_later(
-    conn: AsyncConnection,
-    dr_id: int,
-    *,
-    next_attempt_at: float,
-    status_code: int | None,
-    error: str | None,
-) -> None:
-    await release(
-        conn,
-        dr_deliveries,
-        dr_id,
-        next_attempt_at=next_attempt_at,
-        last_status_code=status_code,
-        last_error=error,
-    )
+# Ending a lease: delivered or given up (`finish`), or to be tried again (`retry_later`).
+finish = partial(_outbox.finish, table=dr_deliveries)
+retry_later = partial(_outbox.retry_later, table=dr_deliveries)

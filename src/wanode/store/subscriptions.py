@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.store._outbox import PENDING, claim_in_order, release
+from wanode.store import _outbox
+from wanode.store._outbox import PENDING, claim_in_order
 from wanode.store._sql import insert_ignore
 from wanode.store.tables import event_deliveries, subscriptions
 
@@ -147,44 +149,6 @@ async def claim(
     return rows
 
 
-async def finish(
-    conn: AsyncConnection,
-    delivery_id: int,
-    *,
-    state: str,
-    status_code: int | None,
-    error: str | None,
-    at: float,
-) -> None:
-    await release(
-        conn,
-        event_deliveries,
-        delivery_id,
-        state=state,
-        last_status_code=status_code,
-        last_error=error,
-        finished_at=at,
-    )
-
-
-async def retry_later(
-    conn: AsyncConnection,
-    delivery_id: int,
-    *,
-    next_attempt_at: float,
-    status_code: int | None,
-    error: str | None,
-) -> None:
-    await release(
-        conn,
-        event_deliveries,
-        delivery_id,
-        next_attempt_at=next_attempt_at,
-        last_status_code=status_code,
-        last_error=error,
-    )
-
-
 async def list_deliveries(
     conn: AsyncConnection, subscription_id: str, *, limit: int = 50
 ) -> list[dict[str, Any]]:
@@ -196,3 +160,8 @@ async def list_deliveries(
         .limit(limit)
     )
     return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+# Ending a lease: delivered or given up (`finish`), or to be tried again (`retry_later`).
+finish = partial(_outbox.finish, table=event_deliveries)
+retry_later = partial(_outbox.retry_later, table=event_deliveries)
