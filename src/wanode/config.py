@@ -58,6 +58,37 @@ class Settings(BaseSettings):
     dispatch_backoff_max: float = 300.0
     poll_interval: float = 0.25
 
+    # Pacing: keep sends under WhatsApp's throughput and pair limits (wanode.pacing).
+    pacing: bool = Field(
+        default=True,
+        description="Hold a message that would exceed the per-number or per-pair rate until "
+        "the bucket allows it, instead of letting WhatsApp refuse it (130429 / 131056).",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://... shared by every worker for the pacing buckets; unset: each "
+        "process paces on its own (right for one worker).",
+    )
+    pacing_number_mps: float = Field(
+        default=80.0,
+        ge=1,
+        le=1000,
+        description="Messages a second per business number (80 by default, up to 1,000 for "
+        "upgraded numbers, 20 for coexistence numbers).",
+    )
+    pacing_pair_interval: float = Field(
+        default=6.0,
+        gt=0,
+        description="Seconds between two messages to one customer from one number, once the "
+        "burst is spent.",
+    )
+    pacing_pair_burst: int = Field(
+        default=45,
+        ge=1,
+        description="Messages one customer may get at once from an idle pair; each is paid "
+        "back by one interval of quiet.",
+    )
+
     # Delivery reports to notify URLs (reference/webex-connect.md §3).
     notify_timeout: float = 10.0
     notify_retries: int = 3

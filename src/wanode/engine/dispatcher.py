@@ -16,6 +16,7 @@ from wanode.engine.gateways import Gateways, credentials
 from wanode.engine.policies import contact_state, opt_in_rule
 from wanode.engine.reports import Failure, record
 from wanode.gateway import Accepted, GatewayError, Rejected
+from wanode.pacing import Bucket, Limiter, Rate, number_key, pair_key
 from wanode.policy import Outgoing, Verdict, check_send
 from wanode.preflight import Preflight
 from wanode.store import Database, lifecycle
@@ -24,6 +25,17 @@ from wanode.store import contacts as contact_queries
 from wanode.store import messages as outbox
 
 log = structlog.get_logger(__name__)
+
+THROUGHPUT_LIMIT = 130429
+NUMBER_BURST = 2
+PAIR_LIMIT = 131056
+# A number that hit 130429 sends nothing for this long: its rate is counted per second.
+THROUGHPUT_BACKOFF = 1.0
+# 131056: Meta suggests waiting 4^X s; X stops growing here (4^4 = 256 s).
+PAIR_BACKOFF_MAX_EXPONENT = 4
+# A pacing wait this short is slept through by the send task instead of written back to the
+# outbox; longer ones hold the message (rescheduled, not counted as an attempt).
+SLEEP_AT_MOST = 0.5
 
 
 class Dispatcher:
@@ -35,6 +47,7 @@ class Dispatcher:
         *,
         clock: Callable[[], float],
         preflight: Preflight | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         self._db = db
         self._gateways = gateways
@@ -44,6 +57,14 @@ class Dispatcher:
         self._preflight = preflight
         self._apps: dict[str, dict[str, Any]] = {}
         self._limit = asyncio.Semaphore(settings.dispatch_concurrency)
+        # None: pacing is off, WhatsApp's own limits are the only ones.
+        self._limiter = limiter if settings.pacing else None
+        # A burst of 2 lets two sends share an instant (one clock tick); a 1-second window
+        # then holds at most rate + 1 sends.
+        self._number_rate = Rate.per_second(settings.pacing_number_mps, burst=NUMBER_BURST)
+        self._pair_rate = Rate(settings.pacing_pair_interval, settings.pacing_pair_burst)
+        # One waiter per number at a time, so the tasks of a batch take its slots in turn.
+        self._pacing_locks: dict[str, asyncio.Lock] = {}
 
     async def run_once(self) -> int:
         """Claim one batch and send it; returns how many messages were handled."""
@@ -66,6 +87,7 @@ class Dispatcher:
         self._apps.pop(app_id, None)
 
     async def aclose(self) -> None:
+        """Close what the dispatcher built; the limiter belongs to whoever passed it in."""
         if self._preflight is not None:
             await self._preflight.aclose()
 
@@ -144,6 +166,8 @@ class Dispatcher:
                     Failure(refusal.dr, refusal.meta_code, refusal.title, refusal.details),
                 )
                 return
+        if not await self._paced(message, app):
+            return
         try:
             gateway = self._gateways.for_app(app)
             result = await gateway.send(credentials(app), message["payload"])
@@ -165,14 +189,80 @@ class Dispatcher:
             log.debug("message_submitted", transid=message["transid"], wamid=result.wamid)
             return
         assert isinstance(result, Rejected)
+        if result.code == PAIR_LIMIT:
+            await self._pair_limited(message, app, result)
+            return
+        if result.code == THROUGHPUT_LIMIT and self._limiter is not None:
+            # Our count and WhatsApp's disagree (another sender on the number, a lower tier):
+            # stop the whole number for a window; this message retries as before.
+            now = self._clock()
+            await self._limiter.block(
+                number_key(app["phone_number_id"]),
+                self._number_rate,
+                now + THROUGHPUT_BACKOFF,
+                now,
+            )
+            log.info("number_throttled", phone_number_id=app["phone_number_id"])
         if result.retryable:
             await self._retry_or_fail(message, result.code, result.title, result.details)
         else:
             await self._fail(message, Failure.from_meta(result.code, result.title, result.details))
 
-    async def _retry_or_fail(
-        self, message: dict[str, Any], code: int | None, title: str, details: str
+    def _buckets(self, message: dict[str, Any], app: dict[str, Any]) -> list[Bucket]:
+        number = app["phone_number_id"]
+        return [
+            (number_key(number), self._number_rate),
+            (pair_key(number, message["wa_id"]), self._pair_rate),
+        ]
+
+    async def _paced(self, message: dict[str, Any], app: dict[str, Any]) -> bool:
+        """Take a slot from the number's and the pair's buckets, or hold the message."""
+        if self._limiter is None:
+            return True
+        buckets = self._buckets(message, app)
+        lock = self._pacing_locks.setdefault(app["phone_number_id"], asyncio.Lock())
+        async with lock:
+            wait = await self._limiter.acquire(buckets, self._clock())
+            if 0 < wait <= SLEEP_AT_MOST:
+                await asyncio.sleep(wait)
+                wait = await self._limiter.acquire(buckets, self._clock())
+        if wait <= 0:
+            return True
+        async with self._db.begin() as conn:
+            await outbox.hold(conn, message["transid"], next_attempt_at=self._clock() + wait)
+        log.debug("message_held", transid=message["transid"], wait=round(wait, 3))
+        return False
+
+    async def _pair_limited(
+        self, message: dict[str, Any], app: dict[str, Any], result: Rejected
     ) -> None:
+        """131056: retry after 4^X s, X the times this message has hit it, and keep every other
+        message to the pair back as long.
+
+        The outbox keeps only the last error, so X is the earlier attempts of a message whose
+        last attempt also hit 131056 (exact while the pair keeps refusing it).
+        """
+        attempts = int(message["attempts"])
+        strikes = attempts - 1 if message.get("error_code") == PAIR_LIMIT else 0
+        delay = min(
+            4.0 ** min(strikes, PAIR_BACKOFF_MAX_EXPONENT), self._settings.dispatch_backoff_max
+        )
+        if self._limiter is not None and attempts < self._settings.dispatch_max_attempts:
+            now = self._clock()
+            key, rate = self._buckets(message, app)[1]
+            await self._limiter.block(key, rate, now + delay, now)
+        await self._retry_or_fail(message, result.code, result.title, result.details, delay=delay)
+
+    async def _retry_or_fail(
+        self,
+        message: dict[str, Any],
+        code: int | None,
+        title: str,
+        details: str,
+        *,
+        delay: float | None = None,
+    ) -> None:
+        """Retry after `delay`, or after the exponential backoff when it is None."""
         attempts = int(message["attempts"])
         if attempts >= self._settings.dispatch_max_attempts:
             failure = (
@@ -182,11 +272,12 @@ class Dispatcher:
             )
             await self._fail(message, failure)
             return
-        delay = min(
-            self._settings.dispatch_backoff_base * 2 ** (attempts - 1),
-            self._settings.dispatch_backoff_max,
-        )
-        delay *= random.uniform(0.8, 1.2)
+        if delay is None:
+            delay = min(
+                self._settings.dispatch_backoff_base * 2 ** (attempts - 1),
+                self._settings.dispatch_backoff_max,
+            )
+            delay *= random.uniform(0.8, 1.2)
         async with self._db.begin() as conn:
             await outbox.reschedule(
                 conn,

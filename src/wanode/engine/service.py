@@ -18,6 +18,7 @@ from wanode.engine.notifier import Notifier
 from wanode.engine.processor import StatusProcessor
 from wanode.engine.templates import TemplateSync
 from wanode.notify.client import NotifyClient
+from wanode.pacing import build_limiter
 from wanode.store import Database
 
 log = structlog.get_logger(__name__)
@@ -48,7 +49,8 @@ class Engine:
         self.notify_client = notify_client or NotifyClient(
             timeout=settings.notify_timeout, allow_private=settings.private_urls_allowed()
         )
-        self.dispatcher = Dispatcher(db, gateways, settings, clock=clock)
+        self.limiter = build_limiter(settings.redis_url) if settings.pacing else None
+        self.dispatcher = Dispatcher(db, gateways, settings, clock=clock, limiter=self.limiter)
         self.processor = StatusProcessor(db, settings, clock=clock)
         self.notifier = Notifier(db, self.notify_client, settings, clock=clock)
         self.forwarder = Forwarder(db, self.notify_client, settings, clock=clock)
@@ -99,6 +101,8 @@ class Engine:
         await self.notify_client.aclose()
         await self.gateways.aclose()
         await self.dispatcher.aclose()
+        if self.limiter is not None:
+            await self.limiter.aclose()
         log.info("engine_stopped")
 
     async def run_until_idle(self, rounds: int = 3) -> None:

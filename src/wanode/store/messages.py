@@ -92,6 +92,21 @@ async def reschedule(
     )
 
 
+async def hold(conn: AsyncConnection, transid: str, *, next_attempt_at: float) -> None:
+    """Put a claimed message back until `next_attempt_at` without counting the claim as an
+    attempt or touching its last error (pacing held it; nothing was tried)."""
+    await conn.execute(
+        messages.update()
+        .where(messages.c.transid == transid)
+        .values(
+            next_attempt_at=next_attempt_at,
+            lease_until=None,
+            # The claim counted one; a hold is not an attempt.
+            attempts=messages.c.attempts - 1,
+        )
+    )
+
+
 async def record_status(
     conn: AsyncConnection,
     transid: str,

@@ -1,0 +1,71 @@
+"""Token buckets as GCRA (generic cell rate algorithm): pure arithmetic, time passed in.
+
+A bucket is one number, its *theoretical arrival time* (TAT): the moment the bucket would be
+full again if nothing else were taken. A bucket of rate `1 / interval` and burst `b` lets a
+message through at `now` when `TAT - (b - 1) * interval <= now`; taking one moves the TAT to
+`max(TAT, now) + interval`. So an idle bucket lets `b` through at once, then one per
+`interval`, and a burst is paid back by that much quiet afterwards (WhatsApp's pair rule:
+"bursts of up to 45 messages per 6 s are allowed but borrow from future quota").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rate:
+    """One message per `interval` seconds, with up to `burst` at once from a full bucket."""
+
+    interval: float
+    burst: int = 1
+
+    def __post_init__(self) -> None:
+        if self.interval <= 0:
+            raise ValueError("interval must be positive")
+        if self.burst < 1:
+            raise ValueError("burst must be at least 1")
+
+    @classmethod
+    def per_second(cls, count: float, burst: int = 1) -> Rate:
+        return cls(1.0 / count, burst)
+
+    @property
+    def tolerance(self) -> float:
+        """How far ahead of `now` the TAT may be and still let one more through."""
+        return (self.burst - 1) * self.interval
+
+
+Bucket = tuple[str, Rate]
+
+
+def wait_for(tat: float | None, rate: Rate, now: float) -> float:
+    """Seconds until `rate`'s bucket lets one through (0: now)."""
+    if tat is None:
+        return 0.0
+    return max(0.0, tat - rate.tolerance - now)
+
+
+def take(tat: float | None, rate: Rate, now: float) -> float:
+    """The TAT after taking one from a bucket that allows it."""
+    return max(tat if tat is not None else now, now) + rate.interval
+
+
+def take_all(
+    tats: Mapping[str, float], buckets: Sequence[Bucket], now: float
+) -> tuple[float, dict[str, float]]:
+    """All buckets or none: `(0, new TATs)` when every bucket allows one, else `(wait, {})`.
+
+    The wait is the longest of the buckets' waits, so nothing is taken while any says wait.
+    Keys are distinct.
+    """
+    wait = max((wait_for(tats.get(key), rate, now) for key, rate in buckets), default=0.0)
+    if wait > 0:
+        return wait, {}
+    return 0.0, {key: take(tats.get(key), rate, now) for key, rate in buckets}
+
+
+def blocked_until(tat: float | None, rate: Rate, until: float) -> float:
+    """The TAT of a bucket that must let nothing through before `until` (never loosens it)."""
+    return max(tat if tat is not None else until, until + rate.tolerance)

@@ -1,0 +1,51 @@
+"""The limiter port and its in-process backend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from wanode.pacing.gcra import Bucket, Rate, blocked_until, take_all
+
+
+class Limiter(Protocol):
+    """Shared token buckets. Time is passed in; backends keep only each bucket's TAT."""
+
+    async def acquire(self, buckets: Sequence[Bucket], now: float) -> float:
+        """Take one from every bucket and return 0, or take nothing and return the seconds to
+        wait before all of them would allow one."""
+        ...
+
+    async def block(self, key: str, rate: Rate, until: float, now: float) -> None:
+        """Let nothing through `key`'s bucket before `until` (WhatsApp said slow down)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class LocalLimiter:
+    """Buckets in this process's memory: right for one worker process (the default)."""
+
+    # A bucket whose TAT has passed is full, the same as an absent one: forget it.
+    _PRUNE_EVERY = 10_000
+
+    def __init__(self) -> None:
+        self._tats: dict[str, float] = {}
+        self._takes = 0
+
+    async def acquire(self, buckets: Sequence[Bucket], now: float) -> float:
+        # No await between reading and writing: atomic within the event loop.
+        wait, updated = take_all(self._tats, buckets, now)
+        if wait > 0:
+            return wait
+        self._tats.update(updated)
+        self._takes += 1
+        if self._takes % self._PRUNE_EVERY == 0:
+            self._tats = {key: tat for key, tat in self._tats.items() if tat > now}
+        return 0.0
+
+    async def block(self, key: str, rate: Rate, until: float, now: float) -> None:
+        self._tats[key] = blocked_until(self._tats.get(key), rate, until)
+
+    async def aclose(self) -> None:
+        return None

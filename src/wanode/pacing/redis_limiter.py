@@ -1,0 +1,72 @@
+"""The Redis backend: several worker processes share one budget per number and per pair."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from wanode.pacing.gcra import Bucket, Rate
+
+# Check every bucket, then take from all or none, in one script: atomic across workers.
+# KEYS: the buckets; ARGV: now, then (interval, tolerance) per bucket. Returns the wait as a
+# string (Redis truncates Lua numbers to integers).
+_ACQUIRE = """
+local now = tonumber(ARGV[1])
+local wait = 0
+local tats = {}
+for i, key in ipairs(KEYS) do
+  local tat = tonumber(redis.call('GET', key))
+  if tat == nil or tat < now then tat = now end
+  tats[i] = tat
+  local w = tat - tonumber(ARGV[2 * i + 1]) - now
+  if w > wait then wait = w end
+end
+if wait > 0 then return string.format('%.17g', wait) end
+for i, key in ipairs(KEYS) do
+  local tat = tats[i] + tonumber(ARGV[2 * i])
+  redis.call('SET', key, string.format('%.17g', tat), 'PX', math.ceil((tat - now) * 1000) + 1000)
+end
+return '0'
+"""
+
+# KEYS[1]: the bucket; ARGV: until, tolerance, now. Never loosens a bucket.
+_BLOCK = """
+local tat = tonumber(ARGV[1]) + tonumber(ARGV[2])
+local old = tonumber(redis.call('GET', KEYS[1]))
+if old ~= nil and old > tat then tat = old end
+local ttl = math.ceil((tat - tonumber(ARGV[3])) * 1000) + 1000
+if ttl < 1000 then ttl = 1000 end
+redis.call('SET', KEYS[1], string.format('%.17g', tat), 'PX', ttl)
+return 1
+"""
+
+
+class RedisLimiter:
+    """Buckets in Redis under `prefix`; a bucket's key expires once it is full again."""
+
+    def __init__(self, client: aioredis.Redis, *, prefix: str = "wanode:pacing:") -> None:
+        self._client = client
+        self._prefix = prefix
+        self._acquire = client.register_script(_ACQUIRE)
+        self._block = client.register_script(_BLOCK)
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = "wanode:pacing:") -> RedisLimiter:
+        return cls(aioredis.from_url(url), prefix=prefix)
+
+    async def acquire(self, buckets: Sequence[Bucket], now: float) -> float:
+        args: list[Any] = [repr(now)]
+        for _key, rate in buckets:
+            args += [repr(rate.interval), repr(rate.tolerance)]
+        keys = [self._prefix + key for key, _rate in buckets]
+        return float(await self._acquire(keys=keys, args=args))
+
+    async def block(self, key: str, rate: Rate, until: float, now: float) -> None:
+        await self._block(
+            keys=[self._prefix + key], args=[repr(until), repr(rate.tolerance), repr(now)]
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
