@@ -29,6 +29,7 @@ from wanode.gateway import Gateway, MemoryGateway
 from wanode.messages import Image as ImageMessage
 from wanode.messages import render_payload
 from wanode.preflight import Preflight, Refusal
+from wanode.preflight.client import DOWNLOAD_ERROR_SECONDS
 from wanode.store import Database
 from wanode.store import messages as outbox
 
@@ -166,7 +167,7 @@ async def test_a_valid_image_passes_and_a_campaign_fetches_it_once() -> None:
             await preflight.aclose()
 
 
-async def test_verdicts_expire_and_failures_are_cached_too() -> None:
+async def test_verdicts_expire_and_download_errors_sooner() -> None:
     now = [0.0]
     async with file_server(**{"cat.jpg": JPEG}) as files:
         preflight = Preflight(timeout=5, cache_seconds=300, clock=lambda: now[0])
@@ -176,6 +177,11 @@ async def test_verdicts_expire_and_failures_are_cached_too() -> None:
                 assert await preflight.check(good) is None
                 refused(await preflight.check(gone), "7701", 131052, "HTTP 404")
             assert files.hits == {"/files/cat.jpg": 1, "/files/gone.jpg": 1}
+            # A download error is kept only briefly: the host may be back a moment later.
+            now[0] = DOWNLOAD_ERROR_SECONDS + 1
+            refused(await preflight.check(gone), "7701", 131052, "HTTP 404")
+            assert await preflight.check(good) is None
+            assert files.hits == {"/files/cat.jpg": 1, "/files/gone.jpg": 2}
             now[0] = 301.0
             assert await preflight.check(good) is None
             assert files.hits["/files/cat.jpg"] == 2

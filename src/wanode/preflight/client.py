@@ -14,15 +14,18 @@ from wanode.preflight.cache import VerdictCache
 from wanode.preflight.check import check_media, fetch_limit, sample_limit
 from wanode.preflight.fetch import Fetched, fetch
 from wanode.preflight.payload import MediaLink, media_link
-from wanode.preflight.refusal import Refusal, download_error
+from wanode.preflight.refusal import MEDIA_DOWNLOAD_ERROR, Refusal, download_error
+
+DOWNLOAD_ERROR_SECONDS = 15.0
 
 
 class Preflight:
     """Checks media links before WhatsApp downloads them.
 
-    A link's verdict (pass or refusal, download errors included) is kept `cache_seconds`, so a
-    campaign sending one image to 1,000 numbers fetches it once, and a dead link does not cost
-    every message the full timeout.
+    A link's verdict is kept `cache_seconds`, so a campaign sending one image to 1,000 numbers
+    fetches it once. A download error is kept only `DOWNLOAD_ERROR_SECONDS`: long enough that a
+    dead link does not cost every message of a batch the full timeout, short enough that a
+    media host's brief outage does not fail a whole campaign.
     """
 
     def __init__(
@@ -42,7 +45,10 @@ class Preflight:
             headers={"accept-encoding": "identity", "user-agent": "wanode-preflight"},
         )
         self._cache: VerdictCache[tuple[str, str], Refusal | None] = VerdictCache(
-            cache_seconds, clock
+            cache_seconds,
+            clock,
+            short_ttl=DOWNLOAD_ERROR_SECONDS,
+            is_short=_download_error,
         )
 
     async def check(self, payload: Mapping[str, Any]) -> Refusal | None:
@@ -83,3 +89,7 @@ class Preflight:
         return check_media(
             media.kind, media.mime_type, fetched.sample, fetched.size, field=media.field
         )
+
+
+def _download_error(refusal: Refusal | None) -> bool:
+    return refusal is not None and refusal.meta_code == MEDIA_DOWNLOAD_ERROR
