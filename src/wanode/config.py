@@ -35,6 +35,17 @@ class Settings(BaseSettings):
     sandbox_sent_delay: float = 0.3
     sandbox_delivered_delay: float = 1.0
     sandbox_read_delay: float = 2.0
+    sandbox_throughput_mps: float | None = Field(
+        default=None,
+        gt=0,
+        description="Messages a second the sandbox takes per number before answering 130429 "
+        "(Meta's default is 80); unset: no limit.",
+    )
+    sandbox_pair_limit: bool = Field(
+        default=False,
+        description="The sandbox answers 131056 past one message per 6 s to a customer (after "
+        "a burst of 45), as WhatsApp does.",
+    )
     sandbox_enforce_window: bool = Field(
         default=True,
         description="The sandbox fails a free-form message to a handset that has not written "

@@ -37,6 +37,8 @@ def build_sandbox(settings: Settings, *, webhook_transport: Any | None = None) -
             ),
             template_review_delay=settings.sandbox_template_review_delay,
             enforce_window=settings.sandbox_enforce_window,
+            throughput_mps=settings.sandbox_throughput_mps,
+            pair_limit=settings.sandbox_pair_limit,
         ),
         webhook_transport=webhook_transport,
     )

@@ -20,6 +20,10 @@ Decisions where Meta's behaviour is unknown or would not help a test bench:
   number in the last 24 hours, answers 200 and then fails with 131047 "Re-engagement
   message". Reactions are not exempt; only templates are. `SandboxConfig.enforce_window`
   turns this off; the `Sandbox`'s `clock` can be moved to let a window close.
+- Rate limits (cloud-api.md §9), off unless configured: `SandboxConfig.throughput_mps`
+  (Meta's default is 80 per number) and `SandboxConfig.pair_limit` (one message per 6 s per
+  user, bursts of 45). Over them a send is refused at once (§8: synchronous) with 130429 or
+  131056; see `wanode.sandbox.rates`.
 - A media `id` in a message must be one uploaded to this sandbox for the sending number; any
   other id answers 131009 at once (the reference does not say what Meta answers). Media whose
   type the message kind does not take (a PDF sent as an image) is accepted and then fails

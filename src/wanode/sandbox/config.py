@@ -66,6 +66,14 @@ class SandboxConfig:
     message other than a template, to a handset that has not written to the sending number
     in the last 24 hours, is accepted and then fails with 131047. Turn it off to let any
     message through, e.g. for load tests that message handsets that never wrote.
+
+    `throughput_mps` caps each business number's messages per second (sent plus received,
+    cloud-api.md §9); a send over it is refused with 130429 "Rate limit hit". Meta's default
+    is 80 (1,000 for upgraded numbers, 20 for coexistence numbers); `None`, the default here,
+    is unlimited so tests and benchmarks are not paced. `pair_limit` applies Meta's pair rate
+    limit: one message every 6 s from a number to the same user, with bursts of up to 45;
+    a send over it is refused with 131056. Both are enforced on the sandbox's `clock`; see
+    `wanode.sandbox.rates`.
     """
 
     default_handset: HandsetConfig = field(default_factory=HandsetConfig)
@@ -76,3 +84,10 @@ class SandboxConfig:
     template_review_delay: float = 1.0
     sample_templates: bool = True
     enforce_window: bool = True
+    throughput_mps: float | None = None
+    pair_limit: bool = False
+
+    def __post_init__(self) -> None:
+        mps = self.throughput_mps
+        if mps is not None and (isinstance(mps, bool) or not math.isfinite(mps) or mps <= 0):
+            raise ValueError("throughput_mps must be a positive number of messages per second")

@@ -30,6 +30,7 @@ from wanode.sandbox.media import MediaStore, StoredMedia, types_for
 from wanode.sandbox.numbers import BusinessNumber
 from wanode.sandbox.payloads import envelope, new_wamid, status
 from wanode.sandbox.qrdls import QrCodes
+from wanode.sandbox.rates import RateLimits
 from wanode.sandbox.template_spec import TemplateSpec
 from wanode.sandbox.templates import (
     CONTROL_STATUSES,
@@ -60,8 +61,9 @@ class Sandbox:
     """A WhatsApp Business Platform in memory. `app` is its ASGI app (see `wanode.sandbox.app`).
 
     `clock` is its wall clock (Unix seconds): the time of inbound messages, of statuses and
-    template events, and of the 24-hour window's decisions. Tests move it to rehearse a
-    window that closes; delays between statuses still run on the event loop's own clock.
+    template events, and of the 24-hour window's and the rate limits' decisions. Tests move it
+    to rehearse a window that closes or a rate limit that frees up; delays between statuses
+    still run on the event loop's own clock.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class Sandbox:
         self.templates = TemplateStore()
         self.qrdls = QrCodes()
         self.actions = Actions(self)
+        self.rates = RateLimits(self.config.throughput_mps, self.config.pair_limit)
         self._numbers: dict[str, BusinessNumber] = {}
         self._inbound: dict[str, tuple[Handset, SentEntry]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -298,8 +301,10 @@ class Sandbox:
             raise MetaError(131021, "to: the recipient is the sending business number")
         rendered = self._rendered(number, request)
         media = [(ref, self._media_of(number, ref)) for ref in request.media]
-        handset = self.handsets.ensure(request.wa_id)
         now = self.clock()
+        # Last of the synchronous checks: a refused request takes nothing from the buckets.
+        self.rates.send(number.phone_number_id, request.wa_id, now)
+        handset = self.handsets.ensure(request.wa_id)
         outside_window = (
             self.config.enforce_window
             and request.kind != "template"
@@ -419,6 +424,7 @@ class Sandbox:
             handset, wamid, now=int(now), kind=kind, body=body, context=context
         )
         self._post(number, {"contacts": [inbound.contact(handset)], "messages": [message]})
+        self.rates.received(number.phone_number_id, now)
         sent = SentEntry(wamid, number.phone_number_id, kind, summary, sent_at=now)
         handset.sent.append(sent)
         self._inbound[wamid] = (handset, sent)
