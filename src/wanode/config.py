@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,18 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="sqlite+aiosqlite:///var/wanode.db",
         description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
+    )
+    database_schema: str | None = Field(
+        default=None,
+        description="PostgreSQL schema (which must exist) holding wanode's tables; unset: the "
+        "database's default search path.",
+    )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="PostgreSQL connections a process keeps open; it may open as many again "
+        "at peaks. Every API and worker process has its own pool: keep their sum under the "
+        "server's max_connections.",
     )
     host: str = "127.0.0.1"
     port: int = 8080
@@ -32,6 +45,12 @@ class Settings(BaseSettings):
 
     # The in-process sandbox mounted under /sandbox by `wanode serve`.
     sandbox: bool = True
+    sandbox_url: str | None = Field(
+        default=None,
+        description="Where a process without the in-process sandbox (`wanode worker`) reaches "
+        "the one an API process mounts, e.g. http://127.0.0.1:8080/sandbox, for apps on the "
+        "built-in sandbox; `serve --workers` sets it for its workers.",
+    )
     sandbox_sent_delay: float = 0.3
     sandbox_delivered_delay: float = 1.0
     sandbox_read_delay: float = 2.0
@@ -45,6 +64,13 @@ class Settings(BaseSettings):
         default=False,
         description="The sandbox answers 131056 past one message per 6 s to a customer (after "
         "a burst of 45), as WhatsApp does.",
+    )
+    sandbox_webhook_batch: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="Statuses and messages waiting for one number's webhook URL that the "
+        "sandbox sends together in one POST (Meta batches up to 1,000); 1 sends each alone.",
     )
     sandbox_enforce_window: bool = Field(
         default=True,
@@ -62,7 +88,7 @@ class Settings(BaseSettings):
     # Dispatcher.
     worker: bool = True
     dispatch_batch: int = 100
-    dispatch_concurrency: int = 32
+    dispatch_concurrency: int = 16
     dispatch_lease_seconds: float = 60.0
     dispatch_max_attempts: int = 8
     dispatch_backoff_base: float = 1.0
@@ -98,6 +124,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Messages one customer may get at once from an idle pair; each is paid "
         "back by one interval of quiet.",
+    )
+    messaging_tier: Annotated[int, Field(ge=1)] | Literal["unlimited"] = Field(
+        default=250,
+        description="New customers an app may reach with templates outside the 24-hour window "
+        "in a rolling 24 hours (Meta's tiers: 250, 2000, 10000, 100000, unlimited); past it "
+        "such messages are held, not failed. Apps override it (`messaging_tier`).",
     )
 
     # Delivery reports to notify URLs (reference/webex-connect.md §3).

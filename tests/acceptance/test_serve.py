@@ -37,10 +37,15 @@ class Service:
 
 @contextmanager
 def serve(
-    tmp_path: Path, *args: str, key: str | None = None, window: bool = False
+    tmp_path: Path,
+    *args: str,
+    key: str | None = None,
+    window: bool = False,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Service]:
     """`wanode serve` on a free port. `window` keeps the 24-hour window policy on (the default
-    of a real start); tests messaging many handsets that never wrote turn it off."""
+    of a real start); tests messaging many handsets that never wrote turn it off. `env` adds to
+    or overrides the environment (e.g. another WANODE_DATABASE_URL)."""
     port = free_port()
     env = {
         **os.environ,
@@ -53,6 +58,7 @@ def serve(
         "WANODE_DISPATCH_LEASE_SECONDS": "3",
         "WANODE_POLICY_WINDOW": str(window).lower(),
         "WANODE_SANDBOX_ENFORCE_WINDOW": str(window).lower(),
+        **(env or {}),
     }
     # Output goes to a file: a pipe nobody drains would block the service once it fills up.
     log_path = tmp_path / f"serve-{port}.log"

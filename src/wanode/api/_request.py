@@ -94,10 +94,15 @@ def app_id(body: dict[str, Any]) -> str:
 
 
 async def load_app(ctx: Context, app_id: str) -> dict[str, Any]:
+    """The app a request names, from the per-process cache when it was read a moment ago."""
+    app = ctx.apps.get(app_id)
+    if app is not None:
+        return app
     async with ctx.db.begin() as conn:
         app = await app_queries.get_app(conn, app_id)
     if app is None:
         raise ApiError(SYNC.INVALID_APP_ID, field="appid")
+    ctx.apps.put(app_id, app)
     return app
 
 
@@ -105,7 +110,9 @@ async def queue(ctx: Context, submission: Submission) -> list[dict[str, Any] | U
     """Write the submission's messages to the outbox and wake the dispatcher."""
     async with ctx.db.begin() as conn:
         try:
-            outcomes = await submit(conn, submission, now=ctx.engine.clock())
+            outcomes = await submit(
+                conn, submission, now=ctx.engine.clock(), app=ctx.apps.get(submission.app_id)
+            )
         except UnknownApp as exc:
             raise ApiError(SYNC.INVALID_APP_ID, field="appid") from exc
     ctx.engine.wake("dispatch")

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 
 from wanode.api._request import guard_url
+from wanode.api._time import iso
 from wanode.api.auth import require_key
 from wanode.api.context import Context, context
 from wanode.api.errors import ApiError
 from wanode.codes import SYNC
 from wanode.engine.gateways import provision_in_sandbox
+from wanode.engine.pacing_status import PacingStatus, pacing_status, shown_tier, stored_tier
 from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
 from wanode.store import apps as app_queries
 
@@ -22,6 +24,9 @@ router = APIRouter(dependencies=[Depends(require_key)])
 
 
 Category = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
+# New customers reachable with templates in a rolling 24 h: a number (Meta's tiers are 250,
+# 2000, 10000, 100000) or "unlimited"; null (the default) follows WANODE_MESSAGING_TIER.
+Tier = Annotated[int, Field(ge=1)] | Literal["unlimited"]
 
 
 def _valid_notify_url(value: str | None) -> str | None:
@@ -44,6 +49,7 @@ class AppSettings(BaseModel):
     require_e164: bool | None = None
     # Template categories needing an opt-in outside the window; [] turns the check off.
     opt_in_categories: list[Category] | None = None
+    messaging_tier: Tier | None = None
 
     _notify = field_validator("notify_url")(_valid_notify_url)
 
@@ -64,12 +70,30 @@ class AppIn(BaseModel):
     notify_url: str | None = None
     require_e164: bool = False
     opt_in_categories: list[Category] | None = None
+    messaging_tier: Tier | None = None
 
     _notify = field_validator("notify_url")(_valid_notify_url)
 
 
 def public(app: dict[str, Any]) -> dict[str, Any]:
-    return {name: app[name] for name in app_queries.PUBLIC_APP_COLUMNS}
+    shown = {name: app[name] for name in app_queries.PUBLIC_APP_COLUMNS}
+    if shown["messaging_tier"] is not None:
+        shown["messaging_tier"] = shown_tier(shown["messaging_tier"] or None)
+    return shown
+
+
+def pacing_json(status: PacingStatus) -> dict[str, Any]:
+    """What `GET /v1/apps/{id}/pacing` answers (and `wanode apps pacing --json` prints)."""
+    return {
+        "appid": status.app_id,
+        "messaging_tier": shown_tier(status.tier),
+        "messaging_tier_source": "default" if status.tier_is_default else "app",
+        "new_customers": status.new_customers,
+        "window_frees_at": iso(status.window_frees_at),
+        "held": status.held,
+        "held_total": sum(status.held.values()),
+        "queued": status.queued,
+    }
 
 
 @router.post("/v1/apps", status_code=201)
@@ -77,6 +101,7 @@ async def create_app(body: AppIn, ctx: Context = Depends(context)) -> dict[str, 
     await guard_url(ctx, body.notify_url, "notify_url")
     values = body.model_dump()
     values["display_phone_number"] = values["display_phone_number"] or values["phone_number_id"]
+    values["messaging_tier"] = stored_tier(values["messaging_tier"])
     try:
         async with ctx.db.begin() as conn:
             app = await app_queries.create_app(conn, **values)
@@ -107,21 +132,35 @@ async def get_app(app_id: str, ctx: Context = Depends(context)) -> dict[str, Any
     return public(app)
 
 
+@router.get("/v1/apps/{app_id}/pacing")
+async def get_pacing(app_id: str, ctx: Context = Depends(context)) -> dict[str, Any]:
+    """The app's messaging tier, the new customers in its rolling 24-hour window, and its
+    queued messages that pacing holds, by reason (`tier`, `pacing`)."""
+    async with ctx.db.begin() as conn:
+        app = await app_queries.get_app(conn, app_id)
+        if app is None:
+            raise ApiError(SYNC.INVALID_APP_ID, field="app_id", http_status=404)
+        status = await pacing_status(conn, app, ctx.settings, now=ctx.engine.clock())
+    return pacing_json(status)
+
+
 @router.patch("/v1/apps/{app_id}")
 async def update_app(
     app_id: str, body: AppSettings, ctx: Context = Depends(context)
 ) -> dict[str, Any]:
     """Change an app's settings; fields left out keep their value, `null` clears `notify_url`
-    and resets `opt_in_categories` to the spec's default."""
+    and resets `opt_in_categories` and `messaging_tier` to their defaults."""
     changes = body.model_dump(exclude_unset=True)
     await guard_url(ctx, changes.get("notify_url"), "notify_url")
+    if "messaging_tier" in changes:
+        changes["messaging_tier"] = stored_tier(changes["messaging_tier"])
     if changes.get("name", "") is None or changes.get("require_e164", False) is None:
         raise ApiError(SYNC.INVALID_VALUE, "name and require_e164 cannot be null")
     async with ctx.db.begin() as conn:
         app = await app_queries.update_app(conn, app_id, **changes)
     if app is None:
         raise ApiError(SYNC.INVALID_APP_ID, field="app_id", http_status=404)
-    ctx.engine.dispatcher.forget_app(app_id)
+    ctx.forget_app(app_id)
     return public(app)
 
 
@@ -140,5 +179,5 @@ async def delete_app(app_id: str, ctx: Context = Depends(context)) -> Response:
         ) from exc
     if not deleted:
         raise ApiError(SYNC.INVALID_APP_ID, field="app_id", http_status=404)
-    ctx.engine.dispatcher.forget_app(app_id)
+    ctx.forget_app(app_id)
     return Response(status_code=204)

@@ -14,6 +14,9 @@ async def require_key(request: Request, ctx: Context = Depends(context)) -> None
     key = request.headers.get("key")
     if not key:
         raise ApiError(SYNC.KEY_MISSING)
+    if ctx.keys.get(key):
+        return
     async with ctx.db.begin() as conn:
         if not await app_queries.key_is_valid(conn, key):
             raise ApiError(SYNC.AUTH_FAILED)
+    ctx.keys.put(key, True)

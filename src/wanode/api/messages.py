@@ -211,6 +211,10 @@ async def get_message(transid: str, ctx: Context = Depends(context)) -> dict[str
         "wamid": message["wamid"],
         "attempts": message["attempts"],
         "error": error,
+        # While queued: why pacing holds it ("tier" or "pacing"), if it does.
+        "heldReason": message["held_reason"] if message["status"] == "queued" else None,
+        # An attempt timed out after it was sent and the Cloud API was asked again.
+        "possiblyDuplicated": message["possibly_duplicated"],
         "correlationid": message["correlationid"],
         "callbackData": message["callback_data"],
         "notifyurl": message["notify_url"],

@@ -36,10 +36,15 @@ async def verify(request: Request, ctx: Context = Depends(context)) -> PlainText
 async def receive(request: Request, ctx: Context = Depends(context)) -> JSONResponse:
     raw = await request.body()
     signature = request.headers.get("x-hub-signature-256", "")
-    async with ctx.db.begin() as conn:
-        apps = await app_queries.list_apps(conn)
     # Verify on the exact bytes before parsing anything; an app's secret signs its numbers.
-    signed_by = [app for app in apps if _signed(raw, signature, app["app_secret"])]
+    apps = ctx.all_apps.get("")
+    signed_by = [app for app in apps or () if _signed(raw, signature, app["app_secret"])]
+    if not signed_by:
+        # Not in the cache: an app added a moment ago, or a bad signature.
+        async with ctx.db.begin() as conn:
+            apps = await app_queries.list_apps(conn)
+        ctx.all_apps.put("", apps)
+        signed_by = [app for app in apps if _signed(raw, signature, app["app_secret"])]
     if not signed_by:
         log.warning("webhook_bad_signature", has_signature=bool(signature))
         return JSONResponse({"error": "invalid signature"}, status_code=401)
@@ -52,7 +57,7 @@ async def receive(request: Request, ctx: Context = Depends(context)) -> JSONResp
     async with ctx.db.begin() as conn:
         stored = await ingest(conn, events, apps=by_number, now=ctx.engine.clock())
     if stored:
-        ctx.engine.wake("status", "forward", "media", "templates")
+        ctx.engine.wake("status", "forward", "media", "templates", "flows")
     return JSONResponse({"received": stored})
 
 

@@ -39,8 +39,17 @@ def build_sandbox(settings: Settings, *, webhook_transport: Any | None = None) -
             enforce_window=settings.sandbox_enforce_window,
             throughput_mps=settings.sandbox_throughput_mps,
             pair_limit=settings.sandbox_pair_limit,
+            webhook_batch=settings.sandbox_webhook_batch,
         ),
         webhook_transport=webhook_transport,
+    )
+
+
+def open_database(settings: Settings) -> Database:
+    return Database(
+        settings.database_url,
+        schema=settings.database_schema,
+        pool_size=settings.database_pool_size,
     )
 
 
@@ -91,6 +100,6 @@ def build_service(
         build_sandbox(settings, webhook_transport=webhook_transport) if settings.sandbox else None
     )
     gateways = Gateways(settings, sandbox_app=sandbox.app if sandbox is not None else None)
-    engine = Engine(db, settings, gateways, dispatch=worker, clock=clock)
+    engine = Engine(db, settings, gateways, loops=worker, clock=clock)
     ctx = Context(settings=settings, db=db, engine=engine, sandbox=sandbox)
     return create_app(ctx), ctx

@@ -18,6 +18,7 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
+from wanode.cli.bootstrap import open_database
 from wanode.config import Settings
 from wanode.contacts import BadFile, BadRow, ContactsCsv, Row, RowError
 from wanode.store import Database
@@ -126,7 +127,7 @@ async def _import(
 ) -> Report:
     now = time.time()  # one instant for the whole file: the time of consents given without one
     report = Report()
-    db = Database(Settings().database_url)
+    db = open_database(Settings())
     try:
         await db.migrate()
         rows = sheet.rows(require_e164=require_e164, now=now)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
@@ -13,14 +15,17 @@ import uvicorn
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wanode.cli import bench as bench_command
 from wanode.cli import contacts as contacts_command
+from wanode.cli import flows as flows_command
+from wanode.cli import pacing as pacing_command
 from wanode.cli import sandbox_cmds
 from wanode.cli import send as send_command
 from wanode.cli import templates as templates_command
-from wanode.cli.bootstrap import build_service, ensure_defaults, provision_all
+from wanode.cli.bootstrap import build_service, ensure_defaults, open_database, provision_all
+from wanode.cli.workers import WorkerPool, run_worker, worker_env
 from wanode.config import Settings
 from wanode.logs import configure
-from wanode.store import Database
 from wanode.store import apps as app_queries
 
 cli = typer.Typer(
@@ -31,11 +36,14 @@ apps = typer.Typer(no_args_is_help=True, help="WhatsApp business numbers (apps)"
 db_cli = typer.Typer(no_args_is_help=True, help="Database")
 cli.add_typer(keys, name="keys")
 cli.add_typer(apps, name="apps")
+apps.command("pacing")(pacing_command.pacing)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(contacts_command.contacts, name="contacts")
 cli.add_typer(templates_command.templates, name="templates")
+cli.add_typer(flows_command.flows, name="flows")
 cli.command("send")(send_command.send)
 cli.add_typer(sandbox_cmds.handset, name="handset")
+cli.command("bench")(bench_command.bench)
 
 out = Console()
 err = Console(stderr=True)
@@ -50,7 +58,7 @@ def _in_database(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     """Run `work` in one transaction on the configured database, migrated first."""
 
     async def run() -> T:
-        db = Database(Settings().database_url)
+        db = open_database(Settings())
         try:
             await db.migrate()
             async with db.begin() as conn:
@@ -66,8 +74,22 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
     worker: Annotated[
-        bool, typer.Option("--worker/--no-worker", help="Dispatch messages in this process")
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Run the engine's loops in this process; --no-worker serves the API only, "
+            "for `wanode worker` processes to do the rest",
+        ),
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=0,
+            help="Start N `wanode worker` processes and stop them with this one; this "
+            "process then serves the API only",
+        ),
+    ] = 0,
     sandbox: Annotated[
         bool | None,
         typer.Option("--sandbox/--no-sandbox", help="Mount the built-in sandbox under /sandbox"),
@@ -80,12 +102,20 @@ def serve(
     settings = Settings(**overrides)
     if settings.public_url is None and settings.host in ("0.0.0.0", "::"):
         settings.public_url = f"http://127.0.0.1:{settings.port}"
+    if workers > 1 and settings.pacing and not settings.redis_url:
+        raise typer.BadParameter(
+            "several workers share the rate limits through Redis: set WANODE_REDIS_URL "
+            "(or WANODE_PACING=false)",
+            param_hint="--workers",
+        )
     configure(settings.log_level, json=settings.log_json)
-    asyncio.run(_serve(settings, worker=worker and settings.worker))
+    asyncio.run(
+        _serve(settings, worker=worker and settings.worker and not workers, workers=workers)
+    )
 
 
-async def _serve(settings: Settings, *, worker: bool) -> None:
-    db = Database(settings.database_url)
+async def _serve(settings: Settings, *, worker: bool, workers: int = 0) -> None:
+    db = open_database(settings)
     await db.migrate()
     first = await ensure_defaults(db, gateway="sandbox" if settings.sandbox else "cloud")
     app, ctx = build_service(settings, db, worker=worker)
@@ -106,10 +136,39 @@ async def _serve(settings: Settings, *, worker: bool) -> None:
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", lifespan="on"
     )
+    pool = WorkerPool(workers, worker_env(settings))
+    # uvicorn stops on SIGTERM and SIGINT, then raises the signal again for the handler it
+    # found: this one returns, so the workers are stopped and the database closed before exit.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _ignore_signal)
     try:
+        await pool.start()
+        if workers:
+            out.print(f"workers: {workers} (pids {', '.join(map(str, pool.pids))})")
+            sys.stdout.flush()
         await uvicorn.Server(config).serve()
     finally:
+        await pool.stop()
         await db.dispose()
+
+
+def _ignore_signal(_signum: int, _frame: object) -> None:
+    return None
+
+
+@cli.command()
+def worker() -> None:
+    """Run the engine's loops (dispatch, statuses, DRs, subscriber events, media, templates)
+    without the API, until SIGTERM or SIGINT. Start several against one PostgreSQL database
+    (and one Redis, WANODE_REDIS_URL) to scale out."""
+    settings = Settings()
+    configure(settings.log_level, json=settings.log_json)
+
+    def ready() -> None:
+        out.print(f"wanode worker running (pid {os.getpid()})")
+        sys.stdout.flush()
+
+    asyncio.run(run_worker(settings, ready))
 
 
 @cli.command("sandbox")

@@ -13,16 +13,19 @@ import structlog
 from wanode.codes import webex as codes
 from wanode.config import Settings
 from wanode.engine.gateways import Gateways, credentials
+from wanode.engine.pacing_status import tier_of
 from wanode.engine.policies import contact_state, opt_in_rule
-from wanode.engine.reports import Failure, record
+from wanode.engine.reports import Failure, Recording, record, record_many
 from wanode.gateway import Accepted, GatewayError, Rejected
 from wanode.pacing import Bucket, Limiter, Rate, number_key, pair_key
+from wanode.pacing.tier import counts_toward_tier
 from wanode.policy import Outgoing, Verdict, check_send
 from wanode.preflight import Preflight
 from wanode.store import Database, lifecycle
 from wanode.store import apps as app_queries
 from wanode.store import contacts as contact_queries
 from wanode.store import messages as outbox
+from wanode.store import pacing as pacing_queries
 
 log = structlog.get_logger(__name__)
 
@@ -78,9 +81,18 @@ class Dispatcher:
             )
             contacts = await contact_queries.policy_states(conn, [m["wa_id"] for m in batch])
         if batch:
+            accepted: list[Recording] = []
             await asyncio.gather(
-                *(self._dispatch(message, contacts.get(message["wa_id"])) for message in batch)
+                *(
+                    self._dispatch(message, contacts.get(message["wa_id"]), accepted)
+                    for message in batch
+                )
             )
+            # One transaction for the batch's accepted sends, not one each: a send that is
+            # not recorded yet is retried after its lease with the same idempotency key.
+            if accepted:
+                async with self._db.begin() as conn:
+                    await record_many(conn, accepted, now=self._clock(), source="gateway")
         return len(batch)
 
     def forget_app(self, app_id: str) -> None:
@@ -115,15 +127,25 @@ class Dispatcher:
                 self._apps[app_id] = app
         return app
 
-    async def _dispatch(self, message: dict[str, Any], contact: dict[str, Any] | None) -> None:
+    async def _dispatch(
+        self,
+        message: dict[str, Any],
+        contact: dict[str, Any] | None,
+        accepted: list[Recording],
+    ) -> None:
         async with self._limit:
             try:
-                await self._send(message, contact)
+                await self._send(message, contact, accepted)
             except Exception:
                 # The lease expires and another pass retries; nothing accepted is dropped.
                 log.exception("dispatch_crashed", transid=message["transid"])
 
-    async def _send(self, message: dict[str, Any], contact: dict[str, Any] | None) -> None:
+    async def _send(
+        self,
+        message: dict[str, Any],
+        contact: dict[str, Any] | None,
+        accepted: list[Recording],
+    ) -> None:
         app = await self._app(message["app_id"])
         if app is None:
             await self._fail(
@@ -166,26 +188,33 @@ class Dispatcher:
                     Failure(refusal.dr, refusal.meta_code, refusal.title, refusal.details),
                 )
                 return
+        if not await self._within_tier(message, contact, app):
+            return
         if not await self._paced(message, app):
             return
         try:
             gateway = self._gateways.for_app(app)
-            result = await gateway.send(credentials(app), message["payload"])
-        except (GatewayError, LookupError) as exc:
+            # The transid, the same on every attempt: a gateway that honours the key (the
+            # sandbox) answers a repeated one with the first answer instead of sending again.
+            result = await gateway.send(
+                credentials(app), message["payload"], idempotency_key=message["transid"]
+            )
+        except GatewayError as exc:
+            await self._retry_or_fail(
+                message,
+                None,
+                type(exc).__name__,
+                str(exc),
+                possibly_duplicated=exc.ambiguous and not _honours_idempotency(app),
+            )
+            return
+        except LookupError as exc:
             await self._retry_or_fail(message, None, type(exc).__name__, str(exc))
             return
         if isinstance(result, Accepted):
-            at = self._clock()
-            async with self._db.begin() as conn:
-                await record(
-                    conn,
-                    message,
-                    lifecycle.SUBMITTED,
-                    at=at,
-                    now=at,
-                    source="gateway",
-                    wamid=result.wamid,
-                )
+            accepted.append(
+                Recording(message, lifecycle.SUBMITTED, self._clock(), wamid=result.wamid)
+            )
             log.debug("message_submitted", transid=message["transid"], wamid=result.wamid)
             return
         assert isinstance(result, Rejected)
@@ -215,6 +244,40 @@ class Dispatcher:
             (pair_key(number, message["wa_id"]), self._pair_rate),
         ]
 
+    async def _within_tier(
+        self, message: dict[str, Any], contact: dict[str, Any] | None, app: dict[str, Any]
+    ) -> bool:
+        """Take the customer's place in the app's messaging tier, or hold the message until
+        the rolling window frees one (wanode.pacing.tier). Only templates outside the 24-hour
+        window count; the window is the contact's real one even with WANODE_POLICY_WINDOW off.
+        """
+        limit = tier_of(app, self._settings)
+        now = self._clock()
+        if limit is None or not counts_toward_tier(
+            is_template=message["kind"] == "template",
+            last_inbound_at=contact_state(contact).last_inbound_at,
+            now=now,
+        ):
+            return True
+        async with self._db.begin() as conn:
+            decision = await pacing_queries.reserve(
+                conn, app["id"], message["wa_id"], limit=limit, now=now
+            )
+            if decision.allowed:
+                return True
+            assert decision.retry_at is not None
+            await outbox.hold(
+                conn, message["transid"], next_attempt_at=decision.retry_at, reason="tier"
+            )
+        log.info(
+            "message_held_by_tier",
+            transid=message["transid"],
+            app_id=app["id"],
+            tier=limit,
+            until=decision.retry_at,
+        )
+        return False
+
     async def _paced(self, message: dict[str, Any], app: dict[str, Any]) -> bool:
         """Take a slot from the number's and the pair's buckets, or hold the message."""
         if self._limiter is None:
@@ -229,7 +292,9 @@ class Dispatcher:
         if wait <= 0:
             return True
         async with self._db.begin() as conn:
-            await outbox.hold(conn, message["transid"], next_attempt_at=self._clock() + wait)
+            await outbox.hold(
+                conn, message["transid"], next_attempt_at=self._clock() + wait, reason="pacing"
+            )
         log.debug("message_held", transid=message["transid"], wait=round(wait, 3))
         return False
 
@@ -261,8 +326,13 @@ class Dispatcher:
         details: str,
         *,
         delay: float | None = None,
+        possibly_duplicated: bool = False,
     ) -> None:
-        """Retry after `delay`, or after the exponential backoff when it is None."""
+        """Retry after `delay`, or after the exponential backoff when it is None.
+
+        `possibly_duplicated`: the attempt may have reached WhatsApp, which will not recognise
+        the retry as the same message; the message is marked so if it is tried again.
+        """
         attempts = int(message["attempts"])
         if attempts >= self._settings.dispatch_max_attempts:
             failure = (
@@ -286,6 +356,14 @@ class Dispatcher:
                 code=code,
                 title=title,
                 details=details,
+                possibly_duplicated=possibly_duplicated,
+            )
+        if possibly_duplicated:
+            log.warning(
+                "message_possibly_duplicated",
+                transid=message["transid"],
+                app_id=message["app_id"],
+                attempt=attempts,
             )
         log.info(
             "dispatch_retry",
@@ -330,3 +408,9 @@ class Dispatcher:
             # Window enforcement is off: every recipient counts as inside the window.
             state = dataclasses.replace(state, last_inbound_at=now)
         return check_send(state, outgoing, now=now, rule=opt_in_rule(app))
+
+
+def _honours_idempotency(app: dict[str, Any]) -> bool:
+    """The sandbox answers a repeated idempotency key with its first answer; the Cloud API
+    ignores the header, so a retry there may deliver the message again."""
+    return bool(app["gateway"] == "sandbox")

@@ -23,10 +23,14 @@ class Gateways:
         base_url = app.get("graph_base_url") or ""
         in_process = app["gateway"] == "sandbox" and not base_url
         sandbox_app = self._sandbox_app
+        if in_process and sandbox_app is None and self._settings.sandbox_url:
+            # A worker process: the sandbox lives in the API process, reached over HTTP.
+            in_process, base_url = False, self._settings.sandbox_url
         if in_process and sandbox_app is None:
             raise LookupError(
                 f"app {app['id']} uses the in-process sandbox, which is not running here; "
-                "give it a graph_base_url pointing at a `wanode sandbox` process"
+                "give it a graph_base_url pointing at a `wanode sandbox` process, or set "
+                "WANODE_SANDBOX_URL to the sandbox an API process mounts"
             )
         key = ("asgi" if in_process else "http", base_url, version)
         gateway = self._cache.get(key)

@@ -13,6 +13,7 @@ from wanode.engine.templates import apply_status
 from wanode.events import Event, InboundMessage, StatusUpdate, TemplateStatusUpdate
 from wanode.notify.events import inbound_event
 from wanode.store import contacts as contact_queries
+from wanode.store import flows as flow_store
 from wanode.store import media as media_queries
 from wanode.store import statuses as inbox
 from wanode.store import subscriptions
@@ -104,7 +105,11 @@ def _waba_app(
 async def _forward(
     conn: AsyncConnection, message: InboundMessage, *, app_id: str, now: float
 ) -> None:
+    """To the subscribers' outbox, and to the flow inbox (Receive nodes and Start triggers)."""
     body = inbound_event(message, app_id=app_id)
+    await flow_store.add_event(
+        conn, app_id=app_id, wa_id=message.from_wa_id, wamid=message.wamid, event=body, now=now
+    )
     await subscriptions.enqueue_event(
         conn,
         app_id=app_id,

@@ -22,12 +22,13 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.config import Settings
 from wanode.engine.gateways import Gateways, credentials
@@ -91,22 +92,47 @@ class MediaFetcher:
         return len(rows)
 
     async def _fetch(self, row: dict[str, Any], app: dict[str, Any] | None) -> None:
-        media_id = row["media_id"]
         async with self._slots:
-            try:
-                if app is None:
-                    raise _Permanent(f"app {row['app_id']} is gone")
-                relative, size = await self._download(row, app)
-            except _Transient as exc:
-                await self._retry_or_fail(media_id, str(exc))
+            if self._db.is_sqlite:
+                await self._attempt(row, app, None)
                 return
-            except _Permanent as exc:
-                await self._fail(media_id, str(exc))
-                return
+            # PostgreSQL: the row stays locked while it is downloaded, so fetchers in other
+            # processes skip it instead of downloading it too.
+            async with self._db.begin() as conn:
+                if await media_queries.lock_pending(conn, row["media_id"]):
+                    await self._attempt(row, app, conn)
+
+    async def _attempt(
+        self, row: dict[str, Any], app: dict[str, Any] | None, conn: AsyncConnection | None
+    ) -> None:
+        """Download `row`'s media and record the outcome, in `conn`'s transaction if given."""
+        media_id = row["media_id"]
+        try:
+            if app is None:
+                raise _Permanent(f"app {row['app_id']} is gone")
+            relative, size = await self._download(row, app)
+        except _Transient as exc:
+            await self._retry_or_fail(conn, media_id, str(exc))
+            return
+        except _Permanent as exc:
+            await self._fail(conn, media_id, str(exc))
+            return
         self._retries.pop(media_id, None)
-        async with self._db.begin() as conn:
-            await media_queries.downloaded(conn, media_id, path=relative, size=size)
+        await self._record(conn, media_queries.downloaded, media_id, path=relative, size=size)
         log.info("inbound_media_downloaded", media_id=media_id, size=size)
+
+    async def _record(
+        self,
+        conn: AsyncConnection | None,
+        query: Callable[..., Awaitable[bool]],
+        media_id: str,
+        **values: Any,
+    ) -> None:
+        if conn is not None:
+            await query(conn, media_id, **values)
+            return
+        async with self._db.begin() as own:
+            await query(own, media_id, **values)
 
     async def _download(self, row: dict[str, Any], app: dict[str, Any]) -> tuple[str, int]:
         """The file's path relative to the media directory, and its size."""
@@ -143,20 +169,21 @@ class MediaFetcher:
             raise _Transient(f"could not write the file: {exc}") from exc
         return relative.as_posix(), len(data)
 
-    async def _retry_or_fail(self, media_id: str, reason: str) -> None:
+    async def _retry_or_fail(
+        self, conn: AsyncConnection | None, media_id: str, reason: str
+    ) -> None:
         previous = self._retries.get(media_id)
         attempts = (previous.attempts if previous else 0) + 1
         if attempts >= self._settings.inbound_media_attempts:
-            await self._fail(media_id, f"gave up after {attempts} attempts: {reason}")
+            await self._fail(conn, media_id, f"gave up after {attempts} attempts: {reason}")
             return
         delay = min(self._settings.inbound_media_retry_interval * 2 ** (attempts - 1), _MAX_BACKOFF)
         self._retries[media_id] = _Retry(attempts, self._clock() + delay)
         log.info("inbound_media_retry", media_id=media_id, attempt=attempts, reason=reason)
 
-    async def _fail(self, media_id: str, reason: str) -> None:
+    async def _fail(self, conn: AsyncConnection | None, media_id: str, reason: str) -> None:
         self._retries.pop(media_id, None)
-        async with self._db.begin() as conn:
-            await media_queries.failed(conn, media_id, error=reason)
+        await self._record(conn, media_queries.failed, media_id, error=reason)
         log.warning("inbound_media_failed", media_id=media_id, reason=reason)
 
 

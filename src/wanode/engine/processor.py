@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 
 from wanode.config import Settings
-from wanode.engine.reports import Failure, record
+from wanode.engine.reports import Failure, Recording, record_many
 from wanode.store import Database
 from wanode.store import contacts as contact_queries
 from wanode.store import statuses as inbox
@@ -32,23 +32,34 @@ class StatusProcessor:
         now = self._clock()
         async with self._db.begin() as conn:
             rows = await inbox.ready(conn, limit=self._batch)
-            for row in rows:
-                await record(
-                    conn,
-                    row,
-                    row["status"],
-                    at=row["occurred_at"],
-                    now=now,
-                    source="webhook",
-                    failure=_failure(row),
-                    identity_key_hash=row["identity_key_hash"],
-                )
-                if row["recipient_id"] and row["identity_key_hash"]:
-                    await contact_queries.observe(
-                        conn,
-                        row["recipient_id"],
-                        at=now,
+            # In the order they occurred, in a few statements for the whole batch.
+            await record_many(
+                conn,
+                [
+                    Recording(
+                        row,
+                        row["status"],
+                        row["occurred_at"],
+                        failure=_failure(row),
                         identity_key_hash=row["identity_key_hash"],
+                    )
+                    for row in rows
+                ],
+                now=now,
+                source="webhook",
+            )
+            hashes: dict[str, str] = {}
+            for row in rows:
+                if row["recipient_id"] and row["identity_key_hash"]:
+                    hashes[row["recipient_id"]] = row["identity_key_hash"]
+            known = await contact_queries.policy_states(conn, list(hashes))
+            # Only a new contact or a changed hash is written: a campaign's statuses then lock
+            # no contact rows, which processors in other processes would wait for. In one
+            # order in every process, so two processors never wait on each other in a cycle.
+            for wa_id in sorted(hashes):
+                if known.get(wa_id, {}).get("identity_key_hash") != hashes[wa_id]:
+                    await contact_queries.observe(
+                        conn, wa_id, at=now, identity_key_hash=hashes[wa_id]
                     )
             await inbox.remove(conn, [row["id"] for row in rows])
             if now - self._last_sweep > SWEEP_EVERY:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -68,29 +69,79 @@ async def record(
     )
     if not advanced:
         return False
-    dr = failure.dr if failure is not None else _DR_BY_STATUS.get(status)
-    url = message.get("notify_url")
-    if dr is not None and url:
-        info = ""
-        if failure is not None:
-            info = (
-                additional_info(failure.meta_code, failure.details or failure.title)
-                if failure.meta_code is not None
-                else failure.details or failure.title
-            )
-        body = delivery_report(
-            transid=message["transid"],
-            waid=message["wa_id"],
-            destination=message["destination"],
-            destination_type=message["destination_type"],
-            dr=dr,
-            additional_info=info,
-            identity_key_hash=identity_key_hash,
-            correlationid=message.get("correlationid"),
-            callback_data=message.get("callback_data"),
-            occurred_at=datetime.fromtimestamp(at, UTC),
-        )
+    report = _report(Recording(message, status, at, failure, wamid, identity_key_hash))
+    if report is not None:
+        url, body = report
         await deliveries.enqueue(
             conn, transid=message["transid"], status=status, url=url, body=body, at=now
         )
     return True
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One `record` call's arguments, for `record_many`."""
+
+    message: dict[str, Any]
+    status: str
+    at: float
+    failure: Failure | None = None
+    wamid: str | None = None
+    identity_key_hash: str | None = None
+
+
+async def record_many(
+    conn: AsyncConnection, recordings: Sequence[Recording], *, now: float, source: str
+) -> list[bool]:
+    """`record` for many statuses in a handful of statements (one flag each, in order)."""
+    updates = [
+        outbox.StatusUpdate(
+            r.message["transid"],
+            r.status,
+            r.at,
+            (r.failure.meta_code, r.failure.title, r.failure.details) if r.failure else None,
+            r.wamid,
+        )
+        for r in recordings
+    ]
+    advanced = await outbox.record_statuses(conn, updates, recorded_at=now, source=source)
+    reports = []
+    for recording, moved in zip(recordings, advanced, strict=True):
+        report = _report(recording) if moved else None
+        if report is not None:
+            url, body = report
+            transid = recording.message["transid"]
+            reports.append(
+                {"transid": transid, "status": recording.status, "url": url, "body": body}
+            )
+    await deliveries.enqueue_many(conn, reports, at=now)
+    return advanced
+
+
+def _report(r: Recording) -> tuple[str, dict[str, Any]] | None:
+    """The notify URL and DR body a status that moved the message forward fires, if any."""
+    failure, message = r.failure, r.message
+    dr = failure.dr if failure is not None else _DR_BY_STATUS.get(r.status)
+    url = message.get("notify_url")
+    if dr is None or not url:
+        return None
+    info = ""
+    if failure is not None:
+        info = (
+            additional_info(failure.meta_code, failure.details or failure.title)
+            if failure.meta_code is not None
+            else failure.details or failure.title
+        )
+    body = delivery_report(
+        transid=message["transid"],
+        waid=message["wa_id"],
+        destination=message["destination"],
+        destination_type=message["destination_type"],
+        dr=dr,
+        additional_info=info,
+        identity_key_hash=r.identity_key_hash,
+        correlationid=message.get("correlationid"),
+        callback_data=message.get("callback_data"),
+        occurred_at=datetime.fromtimestamp(r.at, UTC),
+    )
+    return url, body

@@ -5,31 +5,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
 from wanode.config import Settings
 from wanode.engine.dispatcher import Dispatcher
+from wanode.engine.flows import FlowRunner
 from wanode.engine.forwarder import Forwarder
 from wanode.engine.gateways import Gateways
 from wanode.engine.media_fetch import MediaFetcher
 from wanode.engine.notifier import Notifier
 from wanode.engine.processor import StatusProcessor
 from wanode.engine.templates import TemplateSync
+from wanode.engine.wakeups import Wakeups
 from wanode.notify.client import NotifyClient
 from wanode.pacing import build_limiter
 from wanode.store import Database
 
 log = structlog.get_logger(__name__)
 
+_MOVES_MESSAGES = frozenset({"dispatch", "status"})
+
 
 class Engine:
     """Dispatcher, status processor and notifier over one database.
 
     Each loop runs a pass, and sleeps only when the pass found nothing to do; `wake()` (called
-    by the API after it queues work) cuts the sleep short. Several engines in several processes
-    may share a PostgreSQL database: every claim is a lease taken with SKIP LOCKED.
+    by the API after it queues work) cuts the sleep short, in other processes too when
+    `redis_url` is set. Several engines in several processes may share a PostgreSQL database:
+    every claim is a lease or a row lock taken with SKIP LOCKED.
+
+    `loops=False` makes an engine that runs no loop (an API process beside `wanode worker`
+    processes): it only wakes the workers.
     """
 
     def __init__(
@@ -40,7 +48,7 @@ class Engine:
         *,
         notify_client: NotifyClient | None = None,
         clock: Callable[[], float] = time.time,
-        dispatch: bool = True,
+        loops: bool = True,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -56,29 +64,47 @@ class Engine:
         self.forwarder = Forwarder(db, self.notify_client, settings, clock=clock)
         self.media_fetcher = MediaFetcher(db, gateways, settings, clock=clock)
         self.templates = TemplateSync(db, gateways, settings, clock=clock)
-        self._dispatch = dispatch
+        self.flows = FlowRunner(db, settings, clock=clock, wake=self.wake)
+        self._loops = loops
+        self._wakeups = Wakeups.from_url(settings.redis_url) if settings.redis_url else None
         self._wake = {
             name: asyncio.Event()
-            for name in ("dispatch", "status", "notify", "forward", "media", "templates")
+            for name in ("dispatch", "status", "notify", "forward", "media", "templates", "flows")
         }
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._listener: asyncio.Task[None] | None = None
 
     def wake(self, *loops: str) -> None:
-        for name in loops or tuple(self._wake):
-            self._wake[name].set()
+        names = loops or tuple(self._wake)
+        self._woken(names)
+        if self._wakeups is not None:
+            self._wakeups.publish(names)
+
+    def _woken(self, loops: Sequence[str]) -> None:
+        for name in loops:
+            event = self._wake.get(name)
+            if event is not None:
+                event.set()
 
     def start(self) -> None:
         self._stopping.clear()
+        if not self._loops:
+            log.info("engine_started", loops=[])
+            return
         loops: dict[str, Callable[[], Awaitable[int]]] = {
             "status": self.processor.run_once,
             "notify": self.notifier.run_once,
             "forward": self.forwarder.run_once,
+            "dispatch": self.dispatcher.run_once,
+            "media": self.media_fetcher.run_once,
+            "templates": self.templates.run_once,
+            "flows": self.flows.run_once,
         }
-        if self._dispatch:
-            loops["dispatch"] = self.dispatcher.run_once
-            loops["media"] = self.media_fetcher.run_once
-            loops["templates"] = self.templates.run_once
+        if self._wakeups is not None:
+            self._listener = asyncio.create_task(
+                self._wakeups.listen(self._woken), name="wanode-wakeups-listen"
+            )
         for name, step in loops.items():
             self._tasks.append(asyncio.create_task(self._loop(name, step), name=f"wanode-{name}"))
         log.info("engine_started", loops=sorted(loops))
@@ -98,9 +124,16 @@ class Engine:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
+        if self._wakeups is not None:
+            await self._wakeups.aclose()
         await self.notify_client.aclose()
         await self.gateways.aclose()
         await self.dispatcher.aclose()
+        await self.flows.aclose()
         if self.limiter is not None:
             await self.limiter.aclose()
         log.info("engine_stopped")
@@ -116,6 +149,7 @@ class Engine:
                 + await self.forwarder.run_once()
                 + await self.media_fetcher.run_once()
                 + await self.templates.run_once()
+                + await self.flows.run_once()
             )
             idle = idle + 1 if work == 0 else 0
 
@@ -130,6 +164,10 @@ class Engine:
                 log.exception("engine_loop_error", loop=name)
                 done = 0
                 await asyncio.sleep(1.0)
+            if done and name in _MOVES_MESSAGES:
+                # A message's status moved: its DR is queued, and a flow run may be waiting
+                # for it.
+                self._woken(("notify", "flows"))
             if done or self._stopping.is_set():
                 continue
             wake.clear()

@@ -53,11 +53,17 @@ class UnknownApp(LookupError):
 
 
 async def submit(
-    conn: AsyncConnection, submission: Submission, *, now: float
+    conn: AsyncConnection,
+    submission: Submission,
+    *,
+    now: float,
+    app: dict[str, Any] | None = None,
 ) -> list[dict[str, Any] | Unresolved]:
     """Queue the submission's messages; one outcome per destination, in order: the row written,
-    or why the destination could not be resolved."""
-    app = await app_queries.get_app(conn, submission.app_id)
+    or why the destination could not be resolved. `app` is the submission's app when the
+    caller has just read it; otherwise it is read here."""
+    if app is None or app["id"] != submission.app_id:
+        app = await app_queries.get_app(conn, submission.app_id)
     if app is None:
         raise UnknownApp(submission.app_id)
     customer_ids = [d.given for d in submission.destinations if d.destination_type == "customerid"]

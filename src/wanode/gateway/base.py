@@ -86,7 +86,13 @@ SendResult = Accepted | Rejected
 
 
 class Gateway(Protocol):
-    async def send(self, creds: Credentials, payload: dict[str, Any]) -> SendResult: ...
+    async def send(
+        self, creds: Credentials, payload: dict[str, Any], *, idempotency_key: str | None = None
+    ) -> SendResult:
+        """Send one message. `idempotency_key` names it across attempts: the gateway passes it
+        on (`Idempotency-Key`), and a peer that honours it answers a repeated key with the
+        first answer instead of sending again (the sandbox does; the Cloud API ignores it)."""
+        ...
 
     async def mark_read(
         self, creds: Credentials, message_id: str, *, typing_indicator: bool = False

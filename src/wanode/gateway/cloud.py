@@ -28,6 +28,8 @@ TEMPLATE_FIELDS = "id,name,language,status,category,parameter_format,components,
 # Stops a Graph that keeps answering cursors from paging forever (250 pages of 100 is four
 # times the largest WABA's 6,000 templates).
 MAX_TEMPLATE_PAGES = 250
+# Names a send across attempts; the sandbox honours it, Graph ignores it.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 class CloudGateway:
@@ -52,11 +54,14 @@ class CloudGateway:
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             transport=transport,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
         )
 
-    async def send(self, creds: Credentials, payload: dict[str, Any]) -> SendResult:
-        response = await self._post(creds, "messages", json=payload)
+    async def send(
+        self, creds: Credentials, payload: dict[str, Any], *, idempotency_key: str | None = None
+    ) -> SendResult:
+        headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else None
+        response = await self._post(creds, "messages", json=payload, headers=headers)
         body = _body(response)
         if response.status_code != 200 or not isinstance(body, dict):
             return _rejected(response, body)
@@ -226,12 +231,19 @@ class CloudGateway:
             raise TemplateRejected(_rejected(response, body))
         return body
 
-    async def _post(self, creds: Credentials, edge: str, **content: Any) -> httpx.Response:
+    async def _post(
+        self,
+        creds: Credentials,
+        edge: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **content: Any,
+    ) -> httpx.Response:
         """POST to `/{version}/{phone-number-id}/{edge}`, transport failures as `GatewayError`."""
         with _transport_errors():
             return await self._client.post(
                 f"/{self.api_version}/{creds.phone_number_id}/{edge}",
-                headers=_auth(creds),
+                headers={**_auth(creds), **(headers or {})},
                 **content,
             )
 

@@ -26,6 +26,7 @@ class Sent:
     creds: Credentials
     payload: dict[str, Any]
     result: SendResult
+    idempotency_key: str | None = None
 
 
 @dataclass
@@ -66,12 +67,14 @@ class MemoryGateway:
     template_calls: list[tuple[str, Any]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    async def send(self, creds: Credentials, payload: dict[str, Any]) -> SendResult:
+    async def send(
+        self, creds: Credentials, payload: dict[str, Any], *, idempotency_key: str | None = None
+    ) -> SendResult:
         result: SendResult | None = self._scripted()
         if result is None:
             to = "".join(ch for ch in str(payload.get("to", "")) if ch.isdigit())
             result = Accepted(wamid=f"wamid.MEMORY{next(self._ids):012d}", wa_id=to)
-        self.sent.append(Sent(creds, payload, result))
+        self.sent.append(Sent(creds, payload, result, idempotency_key))
         return result
 
     async def mark_read(

@@ -6,6 +6,7 @@ client whose transport can be swapped, as in the gateway layer.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -64,6 +65,10 @@ def classify(status_code: int) -> Outcome:
     return Outcome.RETRY
 
 
+# Reports posted at once, and connections kept open, across all notify URLs.
+CONNECTIONS = 16
+
+
 class NotifyClient:
     """POSTs bodies to notify URLs. Never raises for a bad URL or a failed exchange: every
     result is an `Attempt` the notifier loop can record and schedule from."""
@@ -84,7 +89,11 @@ class NotifyClient:
             # reports to a host the customer never configured.
             follow_redirects=False,
             headers={"User-Agent": user_agent, "Content-Type": "application/json"},
+            limits=httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS),
         )
+        # Requests wait here rather than in httpx's pool, whose bookkeeping grows with the
+        # queue; and every connection opened is kept, not closed after one report.
+        self._slots = asyncio.Semaphore(CONNECTIONS)
 
     async def post(
         self, url: str, body: bytes, headers: Mapping[str, str] | None = None
@@ -101,7 +110,8 @@ class NotifyClient:
             except PrivateAddress as exc:
                 return Attempt(Outcome.GIVE_UP, None, f"refused: {exc}")
         try:
-            response = await self._client.post(target, content=body, headers=headers)
+            async with self._slots:
+                response = await self._client.post(target, content=body, headers=headers)
         except httpx.InvalidURL:
             return Attempt(Outcome.GIVE_UP, None, "invalid URL")
         except httpx.HTTPError as exc:

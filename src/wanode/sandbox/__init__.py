@@ -36,6 +36,10 @@ Decisions where Meta's behaviour is unknown or would not help a test bench:
   errors (132000, 132001, 132005, 132012, 132015, 132016) in `hydration`.
 - What handsets send (media, locations, contacts, reactions, taps, opened links) is described in
   `wanode.sandbox.actions`; QR codes and short links in `wanode.sandbox.qrdls`.
+- A send with an `Idempotency-Key` header that repeats an accepted send's key is answered
+  with the first wamid and sends nothing (`wanode.sandbox.idempotency`); Graph ignores the
+  header. `POST /faults/slow-answers` makes the next sends answer late after accepting them,
+  the ambiguous timeout a client must retry safely (`wanode.sandbox.faults`).
 """
 
 from wanode.sandbox.config import HandsetConfig, SandboxConfig

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from wanode.sandbox.sandbox import Sandbox
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+# A send repeating an accepted one's key gets its answer again (see `idempotency`).
+IDEMPOTENCY = "Idempotency-Key"
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +50,7 @@ def build_app(sandbox: Sandbox) -> Starlette:
         routes=[
             Route("/numbers", routes.list_numbers, methods=["GET"]),
             Route("/numbers", routes.provision, methods=["POST"]),
+            Route("/log", routes.receive_log, methods=["GET"]),
             Route("/handsets/{wa_id}", routes.handset, methods=["GET"]),
             Route("/handsets/{wa_id}", routes.configure, methods=["PUT"]),
             Route("/handsets/{wa_id}/messages", routes.inbox, methods=["GET"]),
@@ -70,6 +73,7 @@ def build_app(sandbox: Sandbox) -> Starlette:
                 methods=["POST"],
             ),
             Route("/handsets/{wa_id}/open", _action(actions.open_link), methods=["POST"]),
+            Route("/faults/slow-answers", routes.slow_answers, methods=["POST"]),
             Route("/templates", templates.panel_list, methods=["GET"]),
             Route("/templates/{template_id}/status", templates.panel_status, methods=["POST"]),
             Route("/attachments/{media_id}", routes.download, methods=["GET"], name="download"),
@@ -117,7 +121,10 @@ class _Routes:
         if isinstance(parsed, ReadReceipt):
             self.sandbox.mark_read(number, parsed.message_id)
             return JSONResponse({"success": True})
-        wamid = self.sandbox.accept(number, version, parsed, payload)
+        wamid = self.sandbox.accept(
+            number, version, parsed, payload, idempotency_key=request.headers.get(IDEMPOTENCY)
+        )
+        await self.sandbox.faults.after_accept()
         return JSONResponse(
             {
                 "messaging_product": "whatsapp",
@@ -184,6 +191,11 @@ class _Routes:
         self.sandbox.provision(number)
         return JSONResponse(number.public(), status_code=201)
 
+    async def receive_log(self, request: Request) -> Response:
+        """Every accepted send, oldest first (`?phone_number_id=` for one number's)."""
+        entries = self.sandbox.receive_log.entries(request.query_params.get("phone_number_id"))
+        return JSONResponse([entry.as_json() for entry in entries])
+
     async def handset(self, request: Request) -> Response:
         wa_id = params.wa_id(request)
         handset = self.sandbox.handsets.get(wa_id)
@@ -207,6 +219,23 @@ class _Routes:
         handset = self.sandbox.handsets.get(params.wa_id(request))
         entries = handset.sent if handset is not None else []
         return JSONResponse([entry.as_json() for entry in entries])
+
+    async def slow_answers(self, request: Request) -> Response:
+        """`{"count", "delay"}`: answer the next `count` accepted sends `delay` s late."""
+        body = await params.panel_object(request)
+        unknown = sorted(set(body) - {"count", "delay"})
+        if unknown:
+            raise SandboxError(400, f"unknown field {unknown[0]!r}")
+        count, delay = body.get("count", 1), body.get("delay")
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise SandboxError(400, "count must be a whole number")
+        if isinstance(delay, bool) or not isinstance(delay, int | float):
+            raise SandboxError(400, "delay is required and must be a number of seconds")
+        try:
+            self.sandbox.faults.slow_answers(count, float(delay))
+        except ValueError as exc:
+            raise SandboxError(400, str(exc)) from exc
+        return JSONResponse({"slow_answers": self.sandbox.faults.pending(), "delay": delay})
 
     async def rotate_identity(self, request: Request) -> Response:
         identity_key_hash = self.sandbox.rotate_identity(params.wa_id(request))

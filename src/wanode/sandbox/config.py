@@ -74,6 +74,10 @@ class SandboxConfig:
     limit: one message every 6 s from a number to the same user, with bursts of up to 45;
     a send over it is refused with 131056. Both are enforced on the sandbox's `clock`; see
     `wanode.sandbox.rates`.
+
+    `webhook_batch` lets one webhook POST carry up to that many updates (one `entry` each)
+    when they are waiting for the same number, as Meta may batch up to 1,000; the default, 1,
+    posts each alone. Batching only merges what is already queued: nothing waits for a batch.
     """
 
     default_handset: HandsetConfig = field(default_factory=HandsetConfig)
@@ -86,6 +90,7 @@ class SandboxConfig:
     enforce_window: bool = True
     throughput_mps: float | None = None
     pair_limit: bool = False
+    webhook_batch: int = 1
 
     def __post_init__(self) -> None:
         mps = self.throughput_mps

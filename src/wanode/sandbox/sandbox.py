@@ -17,6 +17,7 @@ from wanode.sandbox.actions import Actions
 from wanode.sandbox.app import build_app
 from wanode.sandbox.config import SandboxConfig
 from wanode.sandbox.errors import MetaError, SandboxError
+from wanode.sandbox.faults import Faults
 from wanode.sandbox.handsets import (
     Handset,
     Handsets,
@@ -25,12 +26,14 @@ from wanode.sandbox.handsets import (
     new_identity_key_hash,
 )
 from wanode.sandbox.hydration import Rendered, check_status, hydrate
+from wanode.sandbox.idempotency import IdempotencyKeys
 from wanode.sandbox.kinds import MediaRef
 from wanode.sandbox.media import MediaStore, StoredMedia, types_for
 from wanode.sandbox.numbers import BusinessNumber
 from wanode.sandbox.payloads import envelope, new_wamid, status
 from wanode.sandbox.qrdls import QrCodes
 from wanode.sandbox.rates import RateLimits
+from wanode.sandbox.receive_log import ReceiveLog
 from wanode.sandbox.template_spec import TemplateSpec
 from wanode.sandbox.templates import (
     CONTROL_STATUSES,
@@ -81,6 +84,9 @@ class Sandbox:
         self.qrdls = QrCodes()
         self.actions = Actions(self)
         self.rates = RateLimits(self.config.throughput_mps, self.config.pair_limit)
+        self.idempotency = IdempotencyKeys()
+        self.faults = Faults()
+        self.receive_log = ReceiveLog()
         self._numbers: dict[str, BusinessNumber] = {}
         self._inbound: dict[str, tuple[Handset, SentEntry]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -295,8 +301,23 @@ class Sandbox:
         api_version: str,
         request: SendRequest,
         payload: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
     ) -> str:
-        """Accept a valid send request; its statuses follow as webhooks. Returns the wamid."""
+        """Accept a valid send request; its statuses follow as webhooks. Returns the wamid.
+
+        A request repeating the `idempotency_key` of one accepted before is answered with that
+        one's wamid and nothing else happens: no second message, no rate-limit take.
+        """
+        if idempotency_key is not None:
+            known = self.idempotency.answered(number.phone_number_id, idempotency_key)
+            if known is not None:
+                log.info(
+                    "sandbox.message.replayed",
+                    phone_number_id=number.phone_number_id,
+                    wamid=known,
+                )
+                return known
         if request.wa_id == "".join(filter(str.isdigit, number.display_phone_number)):
             raise MetaError(131021, "to: the recipient is the sending business number")
         rendered = self._rendered(number, request)
@@ -327,6 +348,9 @@ class Sandbox:
             category=rendered.category.lower() if rendered is not None else None,
         )
         handset.inbox.append(entry)
+        self.receive_log.record(entry, idempotency_key)
+        if idempotency_key is not None:
+            self.idempotency.remember(number.phone_number_id, idempotency_key, entry.wamid)
         self._spawn(self._lifecycle(entry, handset))
         log.info(
             "sandbox.message.accepted",

@@ -48,7 +48,7 @@ class Webhooks:
         self._client = httpx.AsyncClient(
             transport=transport, timeout=config.webhook_timeout, trust_env=False
         )
-        self._queues: dict[str, asyncio.Queue[bytes]] = {}
+        self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
 
     def post(self, phone_number_id: str, body: dict[str, Any]) -> None:
@@ -59,7 +59,7 @@ class Webhooks:
             self._workers[phone_number_id] = asyncio.create_task(
                 self._work(phone_number_id, queue), name=f"sandbox-webhooks-{phone_number_id}"
             )
-        queue.put_nowait(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
+        queue.put_nowait(body)
 
     async def join(self) -> None:
         """Wait until every queued webhook was delivered or dropped."""
@@ -75,13 +75,16 @@ class Webhooks:
         self._queues.clear()
         await self._client.aclose()
 
-    async def _work(self, phone_number_id: str, queue: asyncio.Queue[bytes]) -> None:
+    async def _work(self, phone_number_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
         while True:
-            body = await queue.get()
+            bodies = [await queue.get()]
+            while len(bodies) < self._config.webhook_batch and not queue.empty():
+                bodies.append(queue.get_nowait())
             try:
-                await self._deliver(phone_number_id, body)
+                await self._deliver(phone_number_id, _encode(bodies))
             finally:
-                queue.task_done()
+                for _ in bodies:
+                    queue.task_done()
 
     async def _deliver(self, phone_number_id: str, body: bytes) -> None:
         retries = max(0, self._config.webhook_retries)
@@ -130,3 +133,11 @@ class Webhooks:
             attempts=retries + 1,
             reason=reason,
         )
+
+
+def _encode(bodies: list[dict[str, Any]]) -> bytes:
+    """One body, or several merged into one envelope whose `entry` list holds all of theirs."""
+    body = bodies[0]
+    if len(bodies) > 1:
+        body = {**body, "entry": [entry for b in bodies for entry in b["entry"]]}
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,8 +25,11 @@ async def insert_ignore(
     return bool(result.rowcount)
 
 
-def for_claim(stmt: sa.Select[Any], conn: AsyncConnection) -> sa.Select[Any]:
-    """Row locking for claims: SKIP LOCKED on PostgreSQL; SQLite serialises writers anyway."""
+def for_claim(
+    stmt: sa.Select[Any], conn: AsyncConnection, *, of: Sequence[sa.Table] | None = None
+) -> sa.Select[Any]:
+    """Row locking for claims: SKIP LOCKED on PostgreSQL (on the rows of `of` only, when
+    given); SQLite serialises writers anyway."""
     if conn.dialect.name == "postgresql":
-        return stmt.with_for_update(skip_locked=True)
+        return stmt.with_for_update(skip_locked=True, of=of)
     return stmt

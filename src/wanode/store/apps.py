@@ -24,6 +24,7 @@ PUBLIC_APP_COLUMNS = (
     "api_version",
     "require_e164",
     "opt_in_categories",
+    "messaging_tier",
     "notify_url",
     "created_at",
 )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,21 +17,48 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Set while a task holds its database's SQLite turn (see `Database.begin`).
+_in_turn: contextvars.ContextVar[bool] = contextvars.ContextVar("wanode_sqlite_turn", default=False)
+# Processes started together on one PostgreSQL database migrate one after the other: the
+# first applies the migrations, the others find them applied.
+_MIGRATION_LOCK = 0x77616E6F6465  # "wanode"
 
 
 class Database:
-    """One async engine and the migrations that shape it."""
+    """One async engine and the migrations that shape it.
 
-    def __init__(self, url: str, *, connect_args: dict[str, Any] | None = None) -> None:
+    `schema` (PostgreSQL only) puts wanode's tables in that schema (it must exist) instead of
+    the database's default search path. `pool_size` connections (PostgreSQL) are kept open,
+    and as many again may be opened at peaks.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_args: dict[str, Any] | None = None,
+        schema: str | None = None,
+        pool_size: int = 10,
+    ) -> None:
         self.url = sa.make_url(url)
-        kwargs: dict[str, Any] = {"connect_args": connect_args or {}}
+        # One lock per event loop (tests run several loops over one Database).
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        kwargs: dict[str, Any] = {"connect_args": dict(connect_args or {})}
+        if schema is not None:
+            if self.is_sqlite:
+                raise ValueError("a database schema can only be chosen on PostgreSQL")
+            server_settings = dict(kwargs["connect_args"].get("server_settings", {}))
+            server_settings["search_path"] = schema
+            kwargs["connect_args"]["server_settings"] = server_settings
         if self.is_sqlite:
             database = self.url.database or ""
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"].setdefault("timeout", 30)
         else:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -39,12 +69,40 @@ class Database:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in a transaction, committed on success."""
-        async with self.engine.begin() as conn:
-            yield conn
+        """A connection in a transaction, committed on success.
+
+        SQLite has one writer at a time, and a second writer waits in its busy handler, which
+        sleeps in steps of up to 100 ms: under load that sleeping, not the work, set the pace.
+        So on SQLite a process runs its transactions one after the other, queued on the loop.
+        """
+        if not self.is_sqlite:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        if _in_turn.get():
+            # A transaction opened inside another by the same task: it already has the turn.
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._sqlite_turn():
+            token = _in_turn.set(True)
+            try:
+                async with self.engine.begin() as conn:
+                    yield conn
+            finally:
+                _in_turn.reset(token)
+
+    def _sqlite_turn(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._turns.get(loop)
+        if lock is None:
+            lock = self._turns[loop] = asyncio.Lock()
+        return lock
 
     async def migrate(self) -> None:
         async with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
             await conn.run_sync(_upgrade)
 
     async def dispose(self) -> None:

@@ -32,6 +32,16 @@ async def enqueue(
     )
 
 
+async def enqueue_many(conn: AsyncConnection, reports: list[dict[str, Any]], *, at: float) -> None:
+    """`enqueue` for many reports (each with transid, status, url and body) in one statement."""
+    if reports:
+        rows = [
+            {**r, "state": PENDING, "attempts": 0, "next_attempt_at": at, "created_at": at}
+            for r in reports
+        ]
+        await conn.execute(dr_deliveries.insert(), rows)
+
+
 async def claim(
     conn: AsyncConnection, *, at: float, lease_seconds: float, limit: int
 ) -> list[dict[str, Any]]:

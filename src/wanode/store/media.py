@@ -1,8 +1,9 @@
 """Named queries: media customers sent (`inbound_media`), and where its download stands.
 
-A row is pending while it has neither `path` nor `error`; either one ends it. Finishing a row
-only moves it out of pending, so when two workers fetch the same media the first to finish
-is the one recorded (their files are the same bytes at the same path).
+A row is pending while it has neither `path` nor `error`; either one ends it. On PostgreSQL a
+fetcher keeps the row locked while it downloads (`lock_pending`) and the others skip it. On
+SQLite, finishing a row only moves it out of pending, so when two processes fetch the same
+media the first to finish is the one recorded (their files are the same bytes at the same path).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.store._sql import insert_ignore
+from wanode.store._sql import for_claim, insert_ignore
 from wanode.store.tables import inbound_media
 
 PENDING = "pending"
@@ -64,12 +65,22 @@ async def get(conn: AsyncConnection, media_id: str) -> dict[str, Any] | None:
 async def pending(
     conn: AsyncConnection, *, limit: int, skip: Collection[str] = ()
 ) -> list[dict[str, Any]]:
-    """The oldest media still to download, leaving out `skip` (waiting for a retry)."""
+    """The oldest media still to download, leaving out `skip` (waiting for a retry) and what
+    another fetcher has locked."""
     query = sa.select(inbound_media).where(_PENDING)
     if skip:
         query = query.where(inbound_media.c.media_id.not_in(list(skip)))
     query = query.order_by(inbound_media.c.created_at, inbound_media.c.media_id).limit(limit)
-    return [dict(row) for row in (await conn.execute(query)).mappings()]
+    return [dict(row) for row in (await conn.execute(for_claim(query, conn))).mappings()]
+
+
+async def lock_pending(conn: AsyncConnection, media_id: str) -> bool:
+    """Lock the row of `media_id` for this transaction if it is pending and no other fetcher
+    holds it (PostgreSQL: SKIP LOCKED); false otherwise."""
+    query = sa.select(inbound_media.c.media_id).where(
+        inbound_media.c.media_id == media_id, _PENDING
+    )
+    return (await conn.execute(for_claim(query, conn))).first() is not None
 
 
 async def downloaded(conn: AsyncConnection, media_id: str, *, path: str, size: int) -> bool:

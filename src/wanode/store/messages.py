@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.store import lifecycle
@@ -78,7 +80,12 @@ async def reschedule(
     code: int | None,
     title: str,
     details: str,
+    possibly_duplicated: bool = False,
 ) -> None:
+    """Retry after a failed attempt; `possibly_duplicated` marks the message for good."""
+    values: dict[str, Any] = {}
+    if possibly_duplicated:
+        values["possibly_duplicated"] = True
     await conn.execute(
         messages.update()
         .where(messages.c.transid == transid)
@@ -88,19 +95,23 @@ async def reschedule(
             error_code=code,
             error_title=title,
             error_details=details,
+            held_reason=None,
+            **values,
         )
     )
 
 
-async def hold(conn: AsyncConnection, transid: str, *, next_attempt_at: float) -> None:
+async def hold(conn: AsyncConnection, transid: str, *, next_attempt_at: float, reason: str) -> None:
     """Put a claimed message back until `next_attempt_at` without counting the claim as an
-    attempt or touching its last error (pacing held it; nothing was tried)."""
+    attempt or touching its last error (`reason`, "pacing" or "tier", held it; nothing was
+    tried)."""
     await conn.execute(
         messages.update()
         .where(messages.c.transid == transid)
         .values(
             next_attempt_at=next_attempt_at,
             lease_until=None,
+            held_reason=reason,
             # The claim counted one; a hold is not an attempt.
             attempts=messages.c.attempts - 1,
         )
@@ -123,29 +134,13 @@ async def record_status(
     Returns True when the message's current status advanced (a duplicate, or a late lower
     status such as `delivered` after `read`, is kept in the history but returns False).
     """
-    code, title, details = error if error else (None, None, None)
+    update = StatusUpdate(transid, status, at, error, wamid)
     inserted = await insert_ignore(
-        conn,
-        status_events,
-        {
-            "transid": transid,
-            "status": status,
-            "occurred_at": at,
-            "recorded_at": recorded_at,
-            "source": source,
-            "error_code": code,
-            "error_title": title,
-            "error_details": details,
-        },
-        index=["transid", "status"],
+        conn, status_events, _history_row(update, recorded_at, source), index=_HISTORY_KEY
     )
     if not inserted:
         return False
-    values: dict[str, Any] = {"status": status, "status_at": at, "lease_until": None}
-    if error:
-        values.update(error_code=code, error_title=title, error_details=details)
-    if wamid:
-        values.update(wamid=wamid, submitted_at=at)
+    values = _advance_values(update)
     result = await conn.execute(
         messages.update()
         .where(
@@ -195,3 +190,104 @@ async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
         sa.select(messages.c.status, sa.func.count()).group_by(messages.c.status)
     )
     return {status: int(n) for status, n in rows}
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """One status for `record_statuses`: what `record_status` takes, as a value."""
+
+    transid: str
+    status: str
+    at: float
+    error: tuple[int | None, str, str] | None = None
+    wamid: str | None = None
+
+
+_HISTORY_KEY = ["transid", "status"]
+
+
+def _history_row(update: StatusUpdate, recorded_at: float, source: str) -> dict[str, Any]:
+    code, title, details = update.error if update.error else (None, None, None)
+    return {
+        "transid": update.transid,
+        "status": update.status,
+        "occurred_at": update.at,
+        "recorded_at": recorded_at,
+        "source": source,
+        "error_code": code,
+        "error_title": title,
+        "error_details": details,
+    }
+
+
+def _advance_values(update: StatusUpdate) -> dict[str, Any]:
+    """The message columns a status sets when it moves the message forward."""
+    values: dict[str, Any] = {
+        "status": update.status,
+        "status_at": update.at,
+        "lease_until": None,
+        "held_reason": None,
+    }
+    if update.error:
+        code, title, details = update.error
+        values.update(error_code=code, error_title=title, error_details=details)
+    if update.wamid:
+        values.update(wamid=update.wamid, submitted_at=update.at)
+    return values
+
+
+async def record_statuses(
+    conn: AsyncConnection, updates: Sequence[StatusUpdate], *, recorded_at: float, source: str
+) -> list[bool]:
+    """`record_status` for many statuses in a few statements; one flag per update, in order.
+
+    The history takes every row at once (duplicates ignored); the messages concerned are read
+    (locked on PostgreSQL, in transid order so two writers never wait on each other in a
+    cycle; on SQLite the history insert already holds the one write lock), the updates are
+    applied to them in order as `record_status` would, one by one, and each message is then
+    written once with where it ended up.
+    """
+    if not updates:
+        return []
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    insert = (
+        dialect.insert(status_events)
+        .on_conflict_do_nothing(index_elements=_HISTORY_KEY)
+        .returning(status_events.c.transid, status_events.c.status)
+    )
+    result = await conn.execute(insert, [_history_row(u, recorded_at, source) for u in updates])
+    new = {(row.transid, row.status) for row in result}
+    transids = sorted({u.transid for u in updates if (u.transid, u.status) in new})
+    current: dict[str, str] = {}
+    if transids:
+        query = (
+            sa.select(messages.c.transid, messages.c.status)
+            .where(messages.c.transid.in_(transids))
+            .order_by(messages.c.transid)
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(of=messages)
+        current = {row.transid: row.status for row in await conn.execute(query)}
+    advanced: list[bool] = []
+    written: dict[str, dict[str, Any]] = {}
+    for update in updates:
+        key = (update.transid, update.status)
+        status = current.get(update.transid)
+        # A status recorded twice in one call counts once, like a duplicate across calls.
+        moves = key in new and status is not None and lifecycle.advances(status, update.status)
+        if moves:
+            new.discard(key)
+            current[update.transid] = update.status
+            written.setdefault(update.transid, {}).update(_advance_values(update))
+        advanced.append(moves)
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for transid, values in written.items():
+        by_columns.setdefault(tuple(sorted(values)), []).append({"_transid": transid, **values})
+    for columns, rows in by_columns.items():
+        stmt = (
+            messages.update()
+            .where(messages.c.transid == sa.bindparam("_transid"))
+            .values({name: sa.bindparam(name) for name in columns})
+        )
+        await conn.execute(stmt, rows)
+    return advanced

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.store._sql import insert_ignore
+from wanode.store._sql import for_claim, insert_ignore
 from wanode.store.tables import messages, webhook_statuses
 
 
@@ -17,8 +17,14 @@ async def store(conn: AsyncConnection, values: dict[str, Any]) -> bool:
 
 
 async def ready(conn: AsyncConnection, *, limit: int) -> list[dict[str, Any]]:
-    """Stored statuses whose message is known, oldest first, with what a DR needs of it."""
-    query = (
+    """Stored statuses whose message is known, oldest first, with what a DR needs of it.
+
+    The statuses and their messages stay locked until the transaction ends, and rows another
+    transaction holds are skipped (PostgreSQL): processors in several processes never apply
+    one status twice, and the statuses of one message are applied by one processor at a time,
+    in order.
+    """
+    query = for_claim(
         sa.select(
             webhook_statuses,
             messages.c.transid,
@@ -31,7 +37,9 @@ async def ready(conn: AsyncConnection, *, limit: int) -> list[dict[str, Any]]:
         )
         .join(messages, messages.c.wamid == webhook_statuses.c.wamid)
         .order_by(webhook_statuses.c.occurred_at, webhook_statuses.c.id)
-        .limit(limit)
+        .limit(limit),
+        conn,
+        of=[webhook_statuses, messages],
     )
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 

@@ -36,6 +36,9 @@ apps = sa.Table(
     sa.Column("require_e164", sa.Boolean, nullable=False, server_default=sa.false()),
     # Template categories that need an opt-in outside the window; NULL is the spec's default.
     sa.Column("opt_in_categories", sa.JSON),
+    # New customers reachable with templates in a rolling 24 h (wanode.pacing.tier); NULL: the
+    # WANODE_MESSAGING_TIER default, 0: unlimited.
+    sa.Column("messaging_tier", sa.Integer),
 )
 
 api_keys = sa.Table(
@@ -79,7 +82,25 @@ messages = sa.Table(
     sa.Column("expires_at", sa.Double),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("submitted_at", sa.Double),
+    # Why a queued message waits without an attempt: "tier" or "pacing" (NULL: it does not).
+    sa.Column("held_reason", sa.String(16)),
+    # An attempt timed out after the request was sent, on a gateway that ignores idempotency
+    # keys, and the message was sent again: WhatsApp may have delivered it twice.
+    sa.Column("possibly_duplicated", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_messages_dispatch", "status", "next_attempt_at"),
+)
+
+# The messaging tier's rolling window: each customer an app reached with a template outside the
+# 24-hour window, at the latest such send (wanode.pacing.tier, wanode.store.reach).
+reached_customers = sa.Table(
+    "reached_customers",
+    metadata,
+    sa.Column(
+        "app_id", sa.String(40), sa.ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("wa_id", sa.String(32), primary_key=True),
+    sa.Column("reached_at", sa.Double, nullable=False),
+    sa.Index("ix_reached_customers_app_id_reached_at", "app_id", "reached_at"),
 )
 
 # Append-only history; one row per (message, status).
@@ -254,4 +275,90 @@ templates = sa.Table(
     # NULL: known from a status webhook only, its definition not fetched yet (never sent).
     sa.Column("synced_at", sa.Double),
     sa.UniqueConstraint("app_id", "name", "language"),
+)
+
+# Flows: the current definition of each flow, and every version ever deployed.
+flows = sa.Table(
+    "flows",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("app_id", sa.String(40), sa.ForeignKey("apps.id", ondelete="CASCADE")),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("whatsapp_trigger", sa.Boolean, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+
+flow_versions = sa.Table(
+    "flow_versions",
+    metadata,
+    sa.Column("flow_id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+)
+
+# A run is a row: waiting costs no task. `wait_*` and `deadline` are copies of the state's wait,
+# kept as columns so the runner finds what to wake with an index.
+flow_runs = sa.Table(
+    "flow_runs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("flow_id", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("app_id", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("node", sa.String(64), nullable=False),
+    sa.Column("contact", sa.String(32)),
+    sa.Column("wait_kind", sa.String(16)),
+    sa.Column("wait_transid", sa.String(36)),
+    sa.Column("wait_contact", sa.String(32)),
+    sa.Column("wait_status", sa.String(16)),  # the awaited message's status the run last saw
+    sa.Column("deadline", sa.Double),
+    sa.Column("lease_until", sa.Double),
+    sa.Column("state", sa.JSON, nullable=False),
+    sa.Column("result", sa.JSON),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Index("ix_flow_runs_due", "wait_kind", "deadline"),
+    sa.Index("ix_flow_runs_wait_transid", "wait_transid"),
+    sa.Index("ix_flow_runs_wait_contact", "app_id", "wait_contact"),
+    sa.Index("ix_flow_runs_flow", "flow_id", "status"),
+)
+
+flow_history = sa.Table(
+    "flow_history",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(36), nullable=False),
+    sa.Column("node", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(128), nullable=False),
+    sa.Column("variables", sa.JSON, nullable=False),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Index("ix_flow_history_run_id", "run_id", "id"),
+)
+
+# WhatsApp events waiting to be matched to runs (Receive) and flows (Start triggers); written in
+# the webhook's transaction, so none is lost between the webhook and the runner.
+flow_inbox = sa.Table(
+    "flow_inbox",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("app_id", sa.String(40), nullable=False),
+    sa.Column("wa_id", sa.String(32), nullable=False),
+    sa.Column("wamid", sa.String(128), nullable=False, unique=True),
+    sa.Column("event", sa.JSON, nullable=False),
+    sa.Column("received_at", sa.Double, nullable=False),
+)
+
+# Which run and node queued a message: for Wait For, and for taps on its buttons.
+flow_sends = sa.Table(
+    "flow_sends",
+    metadata,
+    sa.Column("transid", sa.String(36), primary_key=True),
+    sa.Column("run_id", sa.String(36), nullable=False),
+    sa.Column("node", sa.String(64), nullable=False),
 )

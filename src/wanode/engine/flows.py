@@ -1,0 +1,600 @@
+"""The flow runner: deploys flows, starts runs, and feeds waiting runs the events that move them.
+
+A step (`wanode.flows.advance`) is pure; this module loads the run, performs what the step asks
+(queueing a message, an HTTP request), and stores the new state with its history. A step and the
+message it queues commit in one transaction, so a run never sends twice and never loses a send.
+
+What wakes a waiting run, each found by an indexed query, so that any worker (in any process)
+can take it and a restart loses nothing:
+
+- its message's status moved (`wait_kind = message`, the message row's status differs from
+  the one the run last saw);
+- a WhatsApp event from its contact (the flow inbox, written with the webhook);
+- its deadline passed (timeouts and Delay nodes);
+- an HTTP request to make (`wait_kind = http`, leased while in flight).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wanode.codes import DR_CODES, SYNC, dr_for_meta_code
+from wanode.codes import webex as codes
+from wanode.config import Settings
+from wanode.engine.policies import contact_state, opt_in_rule
+from wanode.engine.reports import Failure, record
+from wanode.engine.submit import Destination, Submission, Unresolved, submit
+from wanode.engine.templates import definition_of
+from wanode.flows import (
+    Advance,
+    Begin,
+    Event,
+    Flow,
+    HistoryEntry,
+    HttpResult,
+    Inbound,
+    InvalidFlow,
+    MessageUpdate,
+    Problem,
+    Scope,
+    SendIntent,
+    SendResult,
+    Tapped,
+    Timeout,
+    UnresolvedVariable,
+    advance,
+    begin,
+    parse_flow,
+    state_from_json,
+    state_to_json,
+    whatsapp_variables,
+)
+from wanode.flows.conditions import evaluate
+from wanode.flows.step import EVENT_KEYS, dr_of
+from wanode.messages import Envelope, InvalidMessage, OutboundMessage, bind_webex, parse_wa
+from wanode.notify.guard import PrivateAddress, check_public
+from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
+from wanode.policy import Outgoing, check_send, normalise_number, parse_expiry
+from wanode.store import Database
+from wanode.store import apps as app_queries
+from wanode.store import contacts as contact_queries
+from wanode.store import flows as store
+from wanode.store import templates as registry
+
+log = structlog.get_logger(__name__)
+
+_DR_BY_DESCRIPTION = {dr.description: dr for dr in DR_CODES.values()}
+HTTP_LEASE = 60.0
+MAX_EVENT_ATTEMPTS = 3
+INBOX_BATCH = 50
+
+
+class UnknownFlow(LookupError):
+    pass
+
+
+class FlowRunner:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        clock: Callable[[], float],
+        wake: Callable[..., None] = lambda *loops: None,
+        batch: int = 200,
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self._clock = clock
+        self._wake = wake
+        self._batch = batch
+        self._flows: dict[tuple[str, int], Flow] = {}
+        self._http: httpx.AsyncClient | None = None
+        self._failures: dict[int, int] = {}
+        self._suspect = False
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # Definitions.
+
+    async def deploy(self, doc: Any, *, app_id: str | None = None) -> tuple[dict[str, Any], Flow]:
+        """Check and store `doc` as the flow's next version. The app is the one named by the
+        caller, or by the definition, or the only app there is."""
+        flow = parse_flow(doc, app_id=app_id)
+        now = self._clock()
+        async with self._db.begin() as conn:
+            app = await self._app_for(conn, flow.app_id)
+            if app is None:
+                raise InvalidFlow(
+                    [
+                        Problem(
+                            "app: name the WhatsApp app this flow uses (there is not exactly one)"
+                            if flow.app_id is None
+                            else f"app {flow.app_id!r} does not exist",
+                            field="app",
+                            code=SYNC.INVALID_APP_ID,
+                        )
+                    ]
+                )
+            definition = {**dict(doc), "app": app["id"]}
+            version = await store.deploy(
+                conn,
+                flow_id=flow.id,
+                app_id=app["id"],
+                name=flow.name,
+                definition=definition,
+                whatsapp_trigger=flow.whatsapp_trigger is not None,
+                now=now,
+            )
+            row = await store.get_flow(conn, flow.id)
+        assert row is not None
+        log.info("flow_deployed", flow_id=flow.id, version=version)
+        return row, parse_flow(definition, version=version)
+
+    async def _app_for(self, conn: AsyncConnection, app_id: str | None) -> dict[str, Any] | None:
+        if app_id is not None:
+            return await app_queries.get_app(conn, app_id)
+        apps = await app_queries.list_apps(conn)
+        return apps[0] if len(apps) == 1 else None
+
+    async def _flow(self, conn: AsyncConnection, flow_id: str, version: int) -> Flow:
+        key = (flow_id, version)
+        flow = self._flows.get(key)
+        if flow is None:
+            definition = await store.get_version(conn, flow_id, version)
+            if definition is None:
+                raise UnknownFlow(flow_id)
+            flow = parse_flow(definition, version=version)
+            self._flows[key] = flow
+        return flow
+
+    # Starting runs.
+
+    async def start(
+        self,
+        flow_id: str,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        contact: str | None = None,
+    ) -> dict[str, Any]:
+        """A run of the flow's current version started from the API; returns the run's row."""
+        now = self._clock()
+        async with self._db.begin() as conn:
+            row = await store.get_flow(conn, flow_id)
+            if row is None or not row["enabled"]:
+                raise UnknownFlow(flow_id)
+            flow = await self._flow(conn, flow_id, row["version"])
+            if not flow.api_trigger:
+                raise InvalidFlow(
+                    [Problem("this flow's start node has no API trigger", flow.start, "triggers")]
+                )
+            given = dict(variables or {})
+            unknown = sorted(set(given) - set(flow.variables))
+            if unknown:
+                raise InvalidFlow(
+                    [
+                        Problem(
+                            f"{unknown[0]} is not a variable of flow {flow_id}: declare it"
+                            " under variables",
+                            field=f"variables.{unknown[0]}",
+                        )
+                    ]
+                )
+            run_id = await self._begin(
+                conn, flow, row["app_id"], Begin(variables=given, contact=contact), now
+            )
+            run = await store.get_run(conn, run_id)
+        assert run is not None
+        return run
+
+    async def _begin(
+        self, conn: AsyncConnection, flow: Flow, app_id: str, event: Begin, now: float
+    ) -> str:
+        run_id = str(uuid.uuid4())
+        step = await self._perform(conn, flow, run_id, app_id, begin(flow, event, now=now), now)
+        await store.insert_run(
+            conn,
+            run_id=run_id,
+            flow_id=flow.id,
+            version=flow.version,
+            app_id=app_id,
+            state=state_to_json(step.state),
+            now=now,
+        )
+        await store.add_history(conn, run_id, _history(step.history))
+        log.info("flow_run_started", flow_id=flow.id, run_id=run_id, status=step.state.status)
+        return run_id
+
+    # The loop.
+
+    async def run_once(self) -> int:
+        return (
+            await self._inbox()
+            + await self._message_changes()
+            + await self._due()
+            + await self._http_requests()
+        )
+
+    async def _step(
+        self,
+        conn: AsyncConnection,
+        run: dict[str, Any],
+        event: Event,
+        now: float,
+        *,
+        wait_status: str | None = None,
+    ) -> Advance:
+        flow = await self._flow(conn, run["flow_id"], run["version"])
+        state = state_from_json(run["state"])
+        step = await self._perform(
+            conn, flow, run["id"], run["app_id"], advance(flow, state, event, now=now), now
+        )
+        if step.state != state or wait_status is not None:
+            await store.save_run(
+                conn, run["id"], state_to_json(step.state), now=now, wait_status=wait_status
+            )
+            await store.add_history(conn, run["id"], _history(step.history))
+        return step
+
+    async def _perform(
+        self, conn: AsyncConnection, flow: Flow, run_id: str, app_id: str, step: Advance, now: float
+    ) -> Advance:
+        """Carry out the step's intents (queueing messages), feeding each result back."""
+        history = list(step.history)
+        while step.intents:
+            [intent] = step.intents
+            result = await self._send(conn, run_id, app_id, intent, now)
+            step = advance(flow, step.state, result, now=now)
+            history.extend(step.history)
+        return Advance(step.state, (), tuple(history))
+
+    async def _inbox(self) -> int:
+        """Match inbox events to runs and triggers, in order, a batch per transaction; after a
+        failed batch, one event per transaction until the failing one is found."""
+        handled = 0
+        while handled < self._batch:
+            now = self._clock()
+            rows: list[dict[str, Any]] = []
+            try:
+                async with self._db.begin() as conn:
+                    rows = await store.claim_events(conn, limit=1 if self._suspect else INBOX_BATCH)
+                    if not rows:
+                        break
+                    for row in rows:
+                        await self._on_event(conn, row, now)
+                    await store.drop_events(conn, [row["id"] for row in rows])
+                self._suspect = False
+            except Exception:
+                # Rolled back: the events stay and are tried again (a deadlock between two
+                # workers passes); one that keeps failing alone is logged and set aside.
+                if len(rows) > 1:
+                    self._suspect = True
+                    continue
+                if not rows or self._failures.get(rows[0]["id"], 0) + 1 < MAX_EVENT_ATTEMPTS:
+                    if rows:
+                        self._failures[rows[0]["id"]] = self._failures.get(rows[0]["id"], 0) + 1
+                    raise
+                log.exception("flow_event_dropped", wamid=rows[0]["wamid"])
+                self._failures.pop(rows[0]["id"], None)
+                async with self._db.begin() as conn:
+                    await store.drop_events(conn, [rows[0]["id"]])
+            handled += len(rows)
+        return handled
+
+    async def _on_event(self, conn: AsyncConnection, row: dict[str, Any], now: float) -> None:
+        event = row["event"]
+        context = event.get("contextId")
+        if context and event.get("event") != "MO":
+            sender = await store.send_of_wamid(conn, context)
+            run = await store.get_run(conn, sender["run_id"], lock=True) if sender else None
+            if sender is not None and run is not None:
+                await self._step(conn, run, Tapped(sender["node"], _tap(event)), now)
+        resumed = False
+        for run in await store.waiting_for_inbound(conn, row["app_id"], row["wa_id"]):
+            step = await self._step(conn, run, Inbound(event, at=row["received_at"]), now)
+            # A run whose wait had already timed out moves on without taking the event.
+            if step.history and step.history[0].outcome == "whatsapp.mo":
+                resumed = True
+        if resumed:
+            return
+        # An event no Receive node took may start runs of the flows it triggers.
+        name = EVENT_KEYS.get(str(event.get("event", "")))
+        for flow_row in await store.triggered_by_whatsapp(conn, row["app_id"]):
+            flow = await self._flow(conn, flow_row["id"], flow_row["version"])
+            trigger = flow.whatsapp_trigger
+            if trigger is None or name not in trigger.events:
+                continue
+            if trigger.condition is not None:
+                session = whatsapp_variables(event)
+                scope = Scope(
+                    flow.variables,
+                    {flow.start: {f"whatsapp.{k}": v for k, v in session.items()}},
+                    session,
+                )
+                try:
+                    if not evaluate(trigger.condition, scope):
+                        continue
+                except UnresolvedVariable:
+                    continue
+            if trigger.skip_if_waiting and await store.has_waiting_run(conn, flow.id, row["wa_id"]):
+                log.info("flow_trigger_skipped", flow_id=flow.id, reason="run waiting")
+                continue
+            await self._begin(conn, flow, row["app_id"], Begin(event=event), now)
+
+    async def _message_changes(self) -> int:
+        now = self._clock()
+        async with self._db.begin() as conn:
+            rows = await store.claim_message_changes(conn, limit=self._batch)
+            for run in rows:
+                await self._step(conn, run, _update(run), now, wait_status=run["message_status"])
+        return len(rows)
+
+    async def _due(self) -> int:
+        now = self._clock()
+        async with self._db.begin() as conn:
+            rows = await store.claim_due(conn, now=now, limit=self._batch)
+            for run in rows:
+                await self._step(conn, run, Timeout(now), now)
+        return len(rows)
+
+    async def _http_requests(self) -> int:
+        now = self._clock()
+        async with self._db.begin() as conn:
+            rows = await store.claim_http(conn, now=now, lease=HTTP_LEASE, limit=self._batch)
+        if not rows:
+            return 0
+        results = await asyncio.gather(*(self._request(run) for run in rows))
+        for run, result in zip(rows, results, strict=True):
+            now = self._clock()
+            async with self._db.begin() as conn:
+                current = await store.get_run(conn, run["id"], lock=True)
+                if current is None or current["wait_kind"] != "http":
+                    continue
+                await self._step(conn, current, result, now)
+        return len(rows)
+
+    async def _request(self, run: dict[str, Any]) -> HttpResult:
+        wait = state_from_json(run["state"]).wait
+        assert wait is not None and wait.request is not None
+        request = wait.request
+        url = str(request["url"])
+        if self._http is None:
+            self._http = httpx.AsyncClient(follow_redirects=False)
+        try:
+            if not self._settings.private_urls_allowed():
+                await check_public(url)
+            body = request.get("body")
+            kwargs: dict[str, Any] = {"headers": dict(request["headers"])}
+            if isinstance(body, dict | list):
+                kwargs["json"] = body
+            elif body is not None:
+                kwargs["content"] = str(body)
+            response = await self._http.request(
+                request["method"], url, timeout=float(request["timeout"]), **kwargs
+            )
+        except httpx.TimeoutException:
+            return HttpResult(wait.node, error="timeout", timed_out=True)
+        except (httpx.HTTPError, PrivateAddress, ValueError) as exc:
+            return HttpResult(wait.node, error=f"{type(exc).__name__}: {exc}")
+        return HttpResult(
+            wait.node,
+            status_code=response.status_code,
+            status_text=response.reason_phrase,
+            body=response.text,
+            headers=dict(response.headers),
+        )
+
+    # Sending.
+
+    async def _send(
+        self, conn: AsyncConnection, run_id: str, app_id: str, intent: SendIntent, now: float
+    ) -> SendResult:
+        sent_at = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+        sent_at = sent_at.replace("+00:00", "Z")
+        request = intent.request
+        app = await app_queries.get_app(conn, app_id)
+        if app is None:
+            return _refused(intent, SYNC.INVALID_APP_ID, "the flow's app no longer exists", "app")
+        try:
+            message = await self._message(conn, app, request)
+            destination = _destination(request, require_e164=app["require_e164"])
+            notify_url = await self._notify_url(request.get("notify_url"))
+            expires_at = parse_expiry(_blank_none(request.get("expiry")), now)
+        except InvalidMessage as exc:
+            return _refused(intent, exc.code, exc.reason, exc.field, sent_at=sent_at)
+        submission = Submission(
+            app_id=app["id"],
+            message=message,
+            destinations=(destination,),
+            correlationid=_blank_none(request.get("correlation_id")),
+            callback_data=_blank_none(request.get("callback_data")),
+            notify_url=notify_url,
+            expires_at=expires_at,
+        )
+        [outcome] = await submit(conn, submission, now=now)
+        if isinstance(outcome, Unresolved):
+            return _refused(intent, SYNC.INVALID_VALUE, outcome.reason, "destination")
+        refusal = await self._policy(conn, app, outcome, now)
+        if refusal is not None:
+            # The message stays on record, failed, as a refused API send would be.
+            return SendResult(
+                intent.node,
+                code=refusal.code,
+                description=refusal.description,
+                sent_at=sent_at,
+                policy=True,
+                transid=outcome["transid"],
+                wa_id=outcome["wa_id"],
+            )
+        await store.record_send(conn, transid=outcome["transid"], run_id=run_id, node=intent.node)
+        self._wake("dispatch")
+        return SendResult(
+            intent.node,
+            transid=outcome["transid"],
+            wa_id=outcome["wa_id"],
+            sent_at=sent_at,
+        )
+
+    async def _message(
+        self, conn: AsyncConnection, app: dict[str, Any], request: Mapping[str, Any]
+    ) -> OutboundMessage:
+        key_hash = _blank_none(request.get("identity_key_hash"))
+        if "wa" in request:
+            wa = dict(request["wa"])
+            if key_hash is not None:
+                wa["identity_key_hash"] = key_hash
+            try:
+                return parse_wa(wa)
+            except InvalidMessage as exc:
+                raise exc.under("wa") from exc
+        template = request["template"]
+        template_id = str(template.get("template", "")).strip()
+        row = await registry.get_for_waba(conn, app["waba_id"], template_id)
+        if row is None or row["synced_at"] is None:
+            raise InvalidMessage(
+                "template.template",
+                f"{template_id!r} is not a template of app {app['id']}",
+                code=SYNC.INVALID_TEMPLATE_ID,
+            )
+        try:
+            return bind_webex(
+                definition_of(row),
+                template.get("parameters"),
+                envelope=Envelope(identity_key_hash=key_hash),
+            )
+        except InvalidMessage as exc:
+            raise exc.under("template") from exc
+
+    async def _notify_url(self, value: Any) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            url = validate_notify_url(str(value))
+        except InvalidNotifyUrl as exc:
+            raise InvalidMessage("notify_url", exc.message) from exc
+        if not self._settings.private_urls_allowed():
+            try:
+                await check_public(url)
+            except PrivateAddress as exc:
+                raise InvalidMessage("notify_url", str(exc)) from exc
+        return url
+
+    async def _policy(
+        self, conn: AsyncConnection, app: dict[str, Any], row: dict[str, Any], now: float
+    ) -> codes.DrCode | None:
+        """The send policies, decided when the node runs so the node can take onPolicyFail
+        at once; the dispatcher decides them again when it sends (an expiry may pass)."""
+        contact = await contact_queries.get(conn, row["wa_id"])
+        state = contact_state(contact)
+        if not self._settings.policy_window:
+            state = dataclasses.replace(state, last_inbound_at=now)
+        template = row.get("template_category")
+        verdict = check_send(
+            state,
+            Outgoing(
+                is_template=row["kind"] == "template",
+                category=template,
+                expires_at=row.get("expires_at"),
+            ),
+            now=now,
+            rule=opt_in_rule(app),
+        )
+        if verdict.allowed:
+            return None
+        assert verdict.dr is not None
+        meta = verdict.meta.code if verdict.meta is not None else None
+        await record(
+            conn,
+            row,
+            "failed",
+            at=now,
+            now=now,
+            source="policy",
+            failure=Failure(verdict.dr, meta, verdict.dr.description, verdict.reason),
+        )
+        return verdict.dr
+
+
+def _destination(request: Mapping[str, Any], *, require_e164: bool) -> Destination:
+    given = str(request.get("destination", "")).strip()
+    if not given:
+        raise InvalidMessage("destination", "resolved to an empty destination")
+    if request.get("destination_type") == "customerid":
+        return Destination(given, None, None, "customerid", "destination")
+    number = normalise_number(given, require_e164=require_e164, field="destination")
+    return Destination(given, number, None, "waid", "destination")
+
+
+def _refused(
+    intent: SendIntent, code: str, description: str, field: str, *, sent_at: str | None = None
+) -> SendResult:
+    return SendResult(
+        intent.node, code=code, description=f"{field}: {description}", field=field, sent_at=sent_at
+    )
+
+
+def _blank_none(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return value
+
+
+def _tap(event: Mapping[str, Any]) -> dict[str, Any]:
+    """`send.response_interactive`: what was tapped on the message."""
+    keys = (
+        "event",
+        "buttonPayload",
+        "buttonText",
+        "listRowIdentifier",
+        "listRowTitle",
+        "replyButtonIdentifier",
+        "replyButtonTitle",
+        "ts",
+    )
+    return {key: event[key] for key in keys if event.get(key) not in (None, "")}
+
+
+def _update(run: dict[str, Any]) -> MessageUpdate:
+    """The waited-on message's status as the step sees it: its DR code, and whether a failure
+    came back from WhatsApp (the message had been submitted) or was decided before sending."""
+    status = run["message_status"]
+    if status == "failed":
+        code = run["message_error_code"]
+        if code is not None:
+            dr = dr_for_meta_code(code)
+        else:
+            dr = _DR_BY_DESCRIPTION.get(run["message_error_title"] or "", codes.UNKNOWN_STATUS)
+        source = "webhook" if run["message_submitted_at"] is not None else "gateway"
+        description = dr.description
+    else:
+        found = dr_of(status)
+        dr = found if found is not None else codes.SUBMITTED
+        source = "webhook" if status in ("delivered", "read") else "gateway"
+        description = dr.description
+    return MessageUpdate(
+        transid=run["wait_transid"],
+        status=status,
+        code=dr.code,
+        description=description,
+        source=source,
+        at=run["message_status_at"],
+    )
+
+
+def _history(entries: tuple[HistoryEntry, ...]) -> list[dict[str, Any]]:
+    return [
+        {"node": e.node, "outcome": e.outcome, "variables": dict(e.variables), "at": e.at}
+        for e in entries
+    ]
