@@ -265,13 +265,15 @@ class FlowRunner:
         failed batch, one event per transaction until the failing one is found."""
         handled = 0
         while handled < self._batch:
-            now = self._clock()
             rows: list[dict[str, Any]] = []
             try:
                 async with self._db.begin() as conn:
                     rows = await store.claim_events(conn, limit=1 if self._suspect else INBOX_BATCH)
                     if not rows:
                         break
+                    # After the claim: an event stored while this waited for the database is
+                    # never handled at a time before it arrived.
+                    now = self._clock()
                     for row in rows:
                         await self._on_event(conn, row, now)
                     await store.drop_events(conn, [row["id"] for row in rows])
