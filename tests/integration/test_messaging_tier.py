@@ -105,8 +105,10 @@ async def tier_app(db: Database, tier: int | None) -> dict[str, Any]:
     return updated
 
 
-def tier_engine(db: Database, clock: list[float], **overrides: Any) -> tuple[Engine, MemoryGateway]:
-    memory = MemoryGateway()
+def tier_engine(
+    db: Database, clock: list[float], wamid_prefix: str = "MEMORY", **overrides: Any
+) -> tuple[Engine, MemoryGateway]:
+    memory = MemoryGateway(wamid_prefix=wamid_prefix)
     # Pacing is off so that only the tier holds messages (a fixed clock would pace the rest).
     settings = fast_settings(db, pacing=False, **overrides)
     return Engine(db, settings, Fixed(memory, settings), clock=lambda: clock[0]), memory
@@ -248,8 +250,8 @@ async def test_unlimited_holds_nothing(db: Database) -> None:
 async def test_concurrent_dispatchers_never_exceed_the_tier(db: Database) -> None:
     """Two dispatchers (as two worker processes would) and 32 sends at once in each."""
     now = [T0]
-    first, memory_a = tier_engine(db, now, dispatch_batch=20)
-    second, memory_b = tier_engine(db, now, dispatch_batch=20)
+    first, memory_a = tier_engine(db, now, "A", dispatch_batch=20)
+    second, memory_b = tier_engine(db, now, "B", dispatch_batch=20)
     app = await tier_app(db, 5)
     try:
         await templates(db, app["id"], range(40), now[0])

@@ -109,7 +109,9 @@ async def test_pacing_off_sends_everything_at_once(db: Database) -> None:
 async def test_pair_limit_backs_off_4_to_the_x(db: Database) -> None:
     now = [1000.0]
     memory = MemoryGateway()
-    settings = fast_settings(db, dispatch_max_attempts=8, pacing_pair_interval=0.5)
+    # A pair interval over SLEEP_AT_MOST: the dispatcher holds the second send instead of
+    # reserving its slot and sleeping until it (the injected clock would not move).
+    settings = fast_settings(db, dispatch_max_attempts=8, pacing_pair_interval=0.75)
     engine = Engine(db, settings, Fixed(memory, settings), clock=lambda: now[0])
     app = (await ensure_defaults(db, gateway="cloud")).app
     pair_limit = Rejected(
@@ -156,11 +158,12 @@ async def test_throughput_limit_stops_the_whole_number(db: Database) -> None:
         memory.script.append(Rejected(130429, "Rate limit hit", "slow down", 400, True))
         assert await engine.dispatcher.run_once() == 1
         assert await states(db, [first]) == [("queued", 1)]
-        now[0] += 0.5
-        # Due again, but the number is stopped for a second: held without an attempt.
+        now[0] += 0.4
+        # Due again, but the number is stopped for a second: held without an attempt (0.6 s
+        # is longer than the dispatcher sleeps through).
         assert await engine.dispatcher.run_once() == 1
         assert await states(db, [first]) == [("queued", 1)]
-        now[0] += 0.5
+        now[0] += 0.6
         assert await engine.dispatcher.run_once() == 1
         assert await states(db, [first]) == [("submitted", 2)]
     finally:

@@ -104,10 +104,10 @@ async def test_unreachable_gateway_is_a_retryable_error() -> None:
         await gateway.aclose()
 
 
-@respx.mock
-async def test_meta_errors_are_translated() -> None:
+@respx.mock(using="httpx")  # at the client, whatever its transport
+async def test_meta_errors_are_translated(respx_mock: respx.MockRouter) -> None:
     base = "https://graph.example"
-    route = respx.post(f"{base}/v23.0/{CREDS.phone_number_id}/messages")
+    route = respx_mock.post(f"{base}/v23.0/{CREDS.phone_number_id}/messages")
     gateway = CloudGateway(base)
     payload = render_payload(Text("hi"), "4915112345678")
     try:
@@ -215,11 +215,13 @@ async def test_an_unreachable_gateway_raises_for_every_operation(operation: str)
         await gateway.aclose()
 
 
-@respx.mock
-async def test_answers_the_sandbox_never_gives_are_gateway_errors() -> None:
+@respx.mock(using="httpx")
+async def test_answers_the_sandbox_never_gives_are_gateway_errors(
+    respx_mock: respx.MockRouter,
+) -> None:
     base = "https://graph.example"
-    messages = respx.post(f"{base}/v23.0/{CREDS.phone_number_id}/messages")
-    media = respx.post(f"{base}/v23.0/{CREDS.phone_number_id}/media")
+    messages = respx_mock.post(f"{base}/v23.0/{CREDS.phone_number_id}/messages")
+    media = respx_mock.post(f"{base}/v23.0/{CREDS.phone_number_id}/media")
     gateway = CloudGateway(base)
     try:
         messages.mock(return_value=httpx.Response(200, json={"success": False}))

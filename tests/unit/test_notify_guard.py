@@ -6,7 +6,7 @@ import pytest
 from tests.support.receiver import receiver
 
 from wanode.notify.client import NotifyClient, Outcome
-from wanode.notify.guard import PrivateAddress, check_public, is_private
+from wanode.notify.guard import PrivateAddress, check_public, is_private, refuse_private
 
 
 @pytest.mark.parametrize(
@@ -51,6 +51,14 @@ async def test_public_and_unresolvable_hosts_pass() -> None:
     await check_public("https://8.8.8.8/dr")
     # Nothing resolves under .invalid (RFC 2606): delivery will fail and retry instead.
     await check_public("https://hooks.example.invalid/dr")
+
+
+async def test_refuse_private_checks_unless_private_addresses_are_allowed() -> None:
+    with pytest.raises(PrivateAddress, match=r"127\.0\.0\.1"):
+        await refuse_private("http://127.0.0.1:9000/dr", allow_private=False)
+    await refuse_private("https://8.8.8.8/dr", allow_private=False)
+    await refuse_private("http://127.0.0.1:9000/dr", allow_private=True)
+    await refuse_private("http://localhost/dr", allow_private=True)
 
 
 async def test_client_refuses_before_connecting() -> None:

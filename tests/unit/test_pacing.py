@@ -6,6 +6,7 @@ import bisect
 import itertools
 
 import pytest
+from tests.support.pacing import check_reservations, check_reserved_slots_keep_the_rate
 
 from wanode.pacing import LocalLimiter, Rate, blocked_until, take_all
 
@@ -101,3 +102,11 @@ async def test_local_limiter_takes_only_when_it_says_go() -> None:
     await limiter.block("n", Rate.per_second(2), 30.0, 11.0)
     assert await limiter.acquire(buckets, 22.0) == pytest.approx(8.0)
     await limiter.aclose()
+
+
+async def test_local_limiter_reserves_slots_ahead() -> None:
+    await check_reservations(LocalLimiter())
+
+
+async def test_local_reserved_slots_keep_the_rate() -> None:
+    await check_reserved_slots_keep_the_rate(LocalLimiter())

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 import redis.asyncio as aioredis
+from tests.support.pacing import check_reservations, check_reserved_slots_keep_the_rate
 
 from wanode.pacing import Rate
 from wanode.pacing.redis_limiter import RedisLimiter
@@ -114,3 +115,15 @@ async def test_all_or_nothing_and_blocking(make_limiter: Callable[[], RedisLimit
     # Blocking never loosens a bucket.
     await limiter.block("pair", PAIR, 50.0, 103.0)
     assert await limiter.acquire([("pair", PAIR)], 103.0) == pytest.approx(6.0, abs=1e-5)
+
+
+async def test_redis_limiter_reserves_slots_ahead(
+    make_limiter: Callable[[], RedisLimiter],
+) -> None:
+    await check_reservations(make_limiter())
+
+
+async def test_redis_reserved_slots_keep_the_rate(
+    make_limiter: Callable[[], RedisLimiter],
+) -> None:
+    await check_reserved_slots_keep_the_rate(make_limiter())

@@ -11,7 +11,7 @@ from wanode.api.errors import ApiError
 from wanode.codes import SYNC
 from wanode.engine.submit import Submission, UnknownApp, Unresolved, submit
 from wanode.messages import InvalidMessage
-from wanode.notify.guard import PrivateAddress, check_public
+from wanode.notify.guard import PrivateAddress, refuse_private
 from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
 from wanode.policy import normalise_number, parse_expiry
 from wanode.store import apps as app_queries
@@ -126,10 +126,10 @@ def unresolved_error(outcome: Unresolved) -> ApiError:
 
 async def guard_url(ctx: Context, url: str | None, field: str) -> None:
     """Refuse a notify or subscriber URL that reaches a non-public address (see notify.guard)."""
-    if url is None or url.startswith("$(") or ctx.settings.private_urls_allowed():
+    if url is None or url.startswith("$("):
         return
     try:
-        await check_public(url)
+        await refuse_private(url, allow_private=ctx.settings.private_urls_allowed())
     except PrivateAddress as exc:
         raise ApiError(
             SYNC.INVALID_VALUE,

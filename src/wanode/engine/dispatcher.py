@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import random
 from collections.abc import Callable
 from typing import Any
@@ -14,12 +13,12 @@ from wanode.codes import webex as codes
 from wanode.config import Settings
 from wanode.engine.gateways import Gateways, credentials
 from wanode.engine.pacing_status import tier_of
-from wanode.engine.policies import contact_state, opt_in_rule
+from wanode.engine.policies import contact_state, send_verdict
 from wanode.engine.reports import Failure, Recording, record, record_many
 from wanode.gateway import Accepted, GatewayError, Rejected
 from wanode.pacing import Bucket, Limiter, Rate, number_key, pair_key
 from wanode.pacing.tier import counts_toward_tier
-from wanode.policy import Outgoing, Verdict, check_send
+from wanode.policy import Verdict
 from wanode.preflight import Preflight
 from wanode.store import Database, lifecycle
 from wanode.store import apps as app_queries
@@ -36,8 +35,8 @@ PAIR_LIMIT = 131056
 THROUGHPUT_BACKOFF = 1.0
 # 131056: Meta suggests waiting 4^X s; X stops growing here (4^4 = 256 s).
 PAIR_BACKOFF_MAX_EXPONENT = 4
-# A pacing wait this short is slept through by the send task instead of written back to the
-# outbox; longer ones hold the message (rescheduled, not counted as an attempt).
+# A pacing wait this short is reserved and slept through by the send task instead of written
+# back to the outbox; longer ones hold the message (rescheduled, not counted as an attempt).
 SLEEP_AT_MOST = 0.5
 
 
@@ -66,8 +65,6 @@ class Dispatcher:
         # then holds at most rate + 1 sends.
         self._number_rate = Rate.per_second(settings.pacing_number_mps, burst=NUMBER_BURST)
         self._pair_rate = Rate(settings.pacing_pair_interval, settings.pacing_pair_burst)
-        # One waiter per number at a time, so the tasks of a batch take its slots in turn.
-        self._pacing_locks: dict[str, asyncio.Lock] = {}
 
     async def run_once(self) -> int:
         """Claim one batch and send it; returns how many messages were handled."""
@@ -279,17 +276,21 @@ class Dispatcher:
         return False
 
     async def _paced(self, message: dict[str, Any], app: dict[str, Any]) -> bool:
-        """Take a slot from the number's and the pair's buckets, or hold the message."""
+        """Reserve a slot in the number's and the pair's buckets and wait for it, or hold the
+        message when the slot is further off than `SLEEP_AT_MOST`.
+
+        A reservation, not a check after the sleep: the next send gets the slot after this
+        one even when the event loop wakes this task late, so a busy loop costs latency, not
+        throughput.
+        """
         if self._limiter is None:
             return True
-        buckets = self._buckets(message, app)
-        lock = self._pacing_locks.setdefault(app["phone_number_id"], asyncio.Lock())
-        async with lock:
-            wait = await self._limiter.acquire(buckets, self._clock())
-            if 0 < wait <= SLEEP_AT_MOST:
+        wait = await self._limiter.acquire(
+            self._buckets(message, app), self._clock(), reserve_within=SLEEP_AT_MOST
+        )
+        if wait <= SLEEP_AT_MOST:
+            if wait > 0:
                 await asyncio.sleep(wait)
-                wait = await self._limiter.acquire(buckets, self._clock())
-        if wait <= 0:
             return True
         async with self._db.begin() as conn:
             await outbox.hold(
@@ -397,17 +398,13 @@ class Dispatcher:
         self, message: dict[str, Any], contact: dict[str, Any] | None, app: dict[str, Any]
     ) -> Verdict:
         """Expiry, the 24-hour window and opt-in, as `wanode.policy.check_send` decides them."""
-        outgoing = Outgoing(
-            is_template=message["kind"] == "template",
-            category=message.get("template_category"),
-            expires_at=message.get("expires_at"),
+        return send_verdict(
+            message,
+            contact,
+            app,
+            now=self._clock(),
+            enforce_window=self._settings.policy_window,
         )
-        now = self._clock()
-        state = contact_state(contact)
-        if not self._settings.policy_window:
-            # Window enforcement is off: every recipient counts as inside the window.
-            state = dataclasses.replace(state, last_inbound_at=now)
-        return check_send(state, outgoing, now=now, rule=opt_in_rule(app))
 
 
 def _honours_idempotency(app: dict[str, Any]) -> bool:

@@ -17,7 +17,6 @@ can take it and a restart loses nothing:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -30,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wanode.codes import DR_CODES, SYNC, dr_for_meta_code
 from wanode.codes import webex as codes
 from wanode.config import Settings
-from wanode.engine.policies import contact_state, opt_in_rule
+from wanode.engine.policies import send_verdict
 from wanode.engine.reports import Failure, record
 from wanode.engine.submit import Destination, Submission, Unresolved, submit
 from wanode.engine.templates import definition_of
@@ -61,9 +60,9 @@ from wanode.flows import (
 from wanode.flows.conditions import evaluate
 from wanode.flows.step import EVENT_KEYS, dr_of
 from wanode.messages import Envelope, InvalidMessage, OutboundMessage, bind_webex, parse_wa
-from wanode.notify.guard import PrivateAddress, check_public
+from wanode.notify.guard import PrivateAddress, refuse_private
 from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
-from wanode.policy import Outgoing, check_send, normalise_number, parse_expiry
+from wanode.policy import normalise_number, parse_expiry
 from wanode.store import Database
 from wanode.store import apps as app_queries
 from wanode.store import contacts as contact_queries
@@ -375,8 +374,7 @@ class FlowRunner:
         if self._http is None:
             self._http = httpx.AsyncClient(follow_redirects=False)
         try:
-            if not self._settings.private_urls_allowed():
-                await check_public(url)
+            await refuse_private(url, allow_private=self._settings.private_urls_allowed())
             body = request.get("body")
             kwargs: dict[str, Any] = {"headers": dict(request["headers"])}
             if isinstance(body, dict | list):
@@ -486,11 +484,10 @@ class FlowRunner:
             url = validate_notify_url(str(value))
         except InvalidNotifyUrl as exc:
             raise InvalidMessage("notify_url", exc.message) from exc
-        if not self._settings.private_urls_allowed():
-            try:
-                await check_public(url)
-            except PrivateAddress as exc:
-                raise InvalidMessage("notify_url", str(exc)) from exc
+        try:
+            await refuse_private(url, allow_private=self._settings.private_urls_allowed())
+        except PrivateAddress as exc:
+            raise InvalidMessage("notify_url", str(exc)) from exc
         return url
 
     async def _policy(
@@ -499,19 +496,8 @@ class FlowRunner:
         """The send policies, decided when the node runs so the node can take onPolicyFail
         at once; the dispatcher decides them again when it sends (an expiry may pass)."""
         contact = await contact_queries.get(conn, row["wa_id"])
-        state = contact_state(contact)
-        if not self._settings.policy_window:
-            state = dataclasses.replace(state, last_inbound_at=now)
-        template = row.get("template_category")
-        verdict = check_send(
-            state,
-            Outgoing(
-                is_template=row["kind"] == "template",
-                category=template,
-                expires_at=row.get("expires_at"),
-            ),
-            now=now,
-            rule=opt_in_rule(app),
+        verdict = send_verdict(
+            row, contact, app, now=now, enforce_window=self._settings.policy_window
         )
         if verdict.allowed:
             return None
@@ -579,17 +565,15 @@ def _update(run: dict[str, Any]) -> MessageUpdate:
         else:
             dr = _DR_BY_DESCRIPTION.get(run["message_error_title"] or "", codes.UNKNOWN_STATUS)
         source = "webhook" if run["message_submitted_at"] is not None else "gateway"
-        description = dr.description
     else:
         found = dr_of(status)
         dr = found if found is not None else codes.SUBMITTED
         source = "webhook" if status in ("delivered", "read") else "gateway"
-        description = dr.description
     return MessageUpdate(
         transid=run["wait_transid"],
         status=status,
         code=dr.code,
-        description=description,
+        description=dr.description,
         source=source,
         at=run["message_status_at"],
     )

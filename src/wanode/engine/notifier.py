@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wanode.engine.courier import Courier
 from wanode.notify.client import Attempt, Outcome
 from wanode.store import deliveries
+from wanode.store._outbox import Finished
 
 log = structlog.get_logger(__name__)
 
@@ -38,8 +39,12 @@ class Notifier(Courier):
         attempts = await asyncio.gather(*(self._post(dr) for dr in batch))
         now = self._clock()
         async with self._db.begin() as conn:
-            for dr, attempt in zip(batch, attempts, strict=True):
-                await self._settle(conn, dr, attempt, now)
+            finished = [
+                done
+                for dr, attempt in zip(batch, attempts, strict=True)
+                if (done := await self._settle(conn, dr, attempt, now)) is not None
+            ]
+            await deliveries.finish_many(conn, finished, at=now)
         return len(batch)
 
     async def _claim(
@@ -49,16 +54,19 @@ class Notifier(Courier):
 
     async def _deliver(self, dr: dict[str, Any]) -> None:
         attempt = await self._post(dr)
+        now = self._clock()
         async with self._db.begin() as conn:
-            await self._settle(conn, dr, attempt, self._clock())
+            done = await self._settle(conn, dr, attempt, now)
+            await deliveries.finish_many(conn, [done] if done else [], at=now)
 
     async def _post(self, dr: dict[str, Any]) -> Attempt:
         return await self._client.post(dr["url"], orjson.dumps(dr["body"]))
 
     async def _settle(
         self, conn: AsyncConnection, dr: dict[str, Any], attempt: Attempt, now: float
-    ) -> None:
-        """Record what one attempt achieved: delivered, given up, or to be retried."""
+    ) -> Finished | None:
+        """Record what one attempt achieved: a retry is written here; a delivered or given-up
+        report is returned, for the caller to finish with the rest of its batch."""
         if attempt.outcome is Outcome.RETRY and dr["attempts"] <= self._settings.notify_retries:
             await deliveries.retry_later(
                 conn,
@@ -74,23 +82,14 @@ class Notifier(Courier):
                 status_code=attempt.status_code,
                 error=attempt.error,
             )
-            return
-        state = (
-            deliveries.DELIVERED if attempt.outcome is Outcome.DELIVERED else deliveries.GIVEN_UP
-        )
-        await deliveries.finish(
-            conn,
-            dr["id"],
-            state=state,
+            return None
+        if attempt.outcome is Outcome.DELIVERED:
+            return Finished(dr["id"], deliveries.DELIVERED, attempt.status_code, attempt.error)
+        log.warning(
+            "dr_given_up",
+            transid=dr["transid"],
+            attempts=dr["attempts"],
             status_code=attempt.status_code,
             error=attempt.error,
-            at=now,
         )
-        if state == deliveries.GIVEN_UP:
-            log.warning(
-                "dr_given_up",
-                transid=dr["transid"],
-                attempts=dr["attempts"],
-                status_code=attempt.status_code,
-                error=attempt.error,
-            )
+        return Finished(dr["id"], deliveries.GIVEN_UP, attempt.status_code, attempt.error)

@@ -54,13 +54,13 @@ class StatusProcessor:
                     hashes[row["recipient_id"]] = row["identity_key_hash"]
             known = await contact_queries.policy_states(conn, list(hashes))
             # Only a new contact or a changed hash is written: a campaign's statuses then lock
-            # no contact rows, which processors in other processes would wait for. In one
-            # order in every process, so two processors never wait on each other in a cycle.
-            for wa_id in sorted(hashes):
-                if known.get(wa_id, {}).get("identity_key_hash") != hashes[wa_id]:
-                    await contact_queries.observe(
-                        conn, wa_id, at=now, identity_key_hash=hashes[wa_id]
-                    )
+            # no contact rows, which processors in other processes would wait for.
+            changed = {
+                wa_id: key
+                for wa_id, key in hashes.items()
+                if known.get(wa_id, {}).get("identity_key_hash") != key
+            }
+            await contact_queries.observe_hashes(conn, changed, at=now)
             await inbox.remove(conn, [row["id"] for row in rows])
             if now - self._last_sweep > SWEEP_EVERY:
                 self._last_sweep = now

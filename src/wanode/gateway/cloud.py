@@ -21,6 +21,7 @@ from wanode.gateway.base import (
     SendResult,
     TemplateRejected,
 )
+from wanode.transport import PooledTransport
 
 # What a template read asks Graph for. Meta also has `quality_score`; the sandbox refuses it
 # as an unknown field, so it is left out until the sandbox knows it.
@@ -30,6 +31,8 @@ TEMPLATE_FIELDS = "id,name,language,status,category,parameter_format,components,
 MAX_TEMPLATE_PAGES = 250
 # Names a send across attempts; the sandbox honours it, Graph ignores it.
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Sends in flight at once, and connections kept open.
+CONNECTIONS = 16
 
 
 class CloudGateway:
@@ -53,8 +56,7 @@ class CloudGateway:
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            transport=transport,
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+            transport=transport or PooledTransport(CONNECTIONS),
         )
 
     async def send(

@@ -65,6 +65,8 @@ class MemoryGateway:
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)
     template_script: deque[Rejected | GatewayError] = field(default_factory=deque)
     template_calls: list[tuple[str, Any]] = field(default_factory=list)
+    # Two gateways in one test (two "processes" on one database) need distinct wamids.
+    wamid_prefix: str = "MEMORY"
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def send(
@@ -73,7 +75,7 @@ class MemoryGateway:
         result: SendResult | None = self._scripted()
         if result is None:
             to = "".join(ch for ch in str(payload.get("to", "")) if ch.isdigit())
-            result = Accepted(wamid=f"wamid.MEMORY{next(self._ids):012d}", wa_id=to)
+            result = Accepted(wamid=f"wamid.{self.wamid_prefix}{next(self._ids):012d}", wa_id=to)
         self.sent.append(Sent(creds, payload, result, idempotency_key))
         return result
 

@@ -60,3 +60,17 @@ async def check_public(url: str) -> None:
     for address in addresses:
         if is_private(address):
             raise PrivateAddress(f"{host} resolves to the non-public address {address}")
+
+
+async def refuse_private(url: str, *, allow_private: bool) -> None:
+    """The guard where wanode takes a URL from its users: a send's notify URL (Messaging API,
+    native API, a flow's WhatsApp node), an app's notify URL, a subscriber URL, and a flow's
+    HTTP request just before it is made.
+
+    `check_public`, unless private addresses are allowed (`Settings.private_urls_allowed`,
+    WANODE_ALLOW_PRIVATE_URLS). Raises `PrivateAddress`, which each caller reports in its own
+    terms; `url` has passed the caller's URL check (`validate_notify_url` for notify URLs).
+    """
+    if allow_private:
+        return
+    await check_public(url)

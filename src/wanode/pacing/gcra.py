@@ -53,17 +53,20 @@ def take(tat: float | None, rate: Rate, now: float) -> float:
 
 
 def take_all(
-    tats: Mapping[str, float], buckets: Sequence[Bucket], now: float
+    tats: Mapping[str, float], buckets: Sequence[Bucket], now: float, reserve_within: float = 0.0
 ) -> tuple[float, dict[str, float]]:
-    """All buckets or none: `(0, new TATs)` when every bucket allows one, else `(wait, {})`.
+    """All buckets or none: `(wait, new TATs)` when every bucket allows one within
+    `reserve_within` seconds, else `(wait, {})`.
 
-    The wait is the longest of the buckets' waits, so nothing is taken while any says wait.
-    Keys are distinct.
+    The wait is the longest of the buckets' waits. A slot `wait` seconds ahead is taken at
+    that moment (a reservation): the caller waits, then sends, and the next caller gets the
+    slot after it, however late the first one's timer fires. Keys are distinct.
     """
     wait = max((wait_for(tats.get(key), rate, now) for key, rate in buckets), default=0.0)
-    if wait > 0:
+    if wait > reserve_within:
         return wait, {}
-    return 0.0, {key: take(tats.get(key), rate, now) for key, rate in buckets}
+    at = now + wait
+    return wait, {key: take(tats.get(key), rate, at) for key, rate in buckets}
 
 
 def blocked_until(tat: float | None, rate: Rate, until: float) -> float:

@@ -11,9 +11,12 @@ from wanode.pacing.gcra import Bucket, Rate, blocked_until, take_all
 class Limiter(Protocol):
     """Shared token buckets. Time is passed in; backends keep only each bucket's TAT."""
 
-    async def acquire(self, buckets: Sequence[Bucket], now: float) -> float:
-        """Take one from every bucket and return 0, or take nothing and return the seconds to
-        wait before all of them would allow one."""
+    async def acquire(
+        self, buckets: Sequence[Bucket], now: float, *, reserve_within: float = 0.0
+    ) -> float:
+        """The seconds until every bucket allows one. When that is at most `reserve_within`,
+        one is taken from every bucket at that moment (the caller waits it out, then sends);
+        otherwise nothing is taken."""
         ...
 
     async def block(self, key: str, rate: Rate, until: float, now: float) -> None:
@@ -33,16 +36,18 @@ class LocalLimiter:
         self._tats: dict[str, float] = {}
         self._takes = 0
 
-    async def acquire(self, buckets: Sequence[Bucket], now: float) -> float:
+    async def acquire(
+        self, buckets: Sequence[Bucket], now: float, *, reserve_within: float = 0.0
+    ) -> float:
         # No await between reading and writing: atomic within the event loop.
-        wait, updated = take_all(self._tats, buckets, now)
-        if wait > 0:
+        wait, updated = take_all(self._tats, buckets, now, reserve_within)
+        if not updated:
             return wait
         self._tats.update(updated)
         self._takes += 1
         if self._takes % self._PRUNE_EVERY == 0:
             self._tats = {key: tat for key, tat in self._tats.items() if tat > now}
-        return 0.0
+        return wait
 
     async def block(self, key: str, rate: Rate, until: float, now: float) -> None:
         self._tats[key] = blocked_until(self._tats.get(key), rate, until)

@@ -9,9 +9,10 @@ import redis.asyncio as aioredis
 
 from wanode.pacing.gcra import Bucket, Rate
 
-# Check every bucket, then take from all or none, in one script: atomic across workers.
-# KEYS: the buckets; ARGV: now, then (interval, tolerance) per bucket. Returns the wait as a
-# string (Redis truncates Lua numbers to integers).
+# Check every bucket, then take from all or none, in one script: atomic across workers
+# (`wanode.pacing.gcra.take_all`). KEYS: the buckets; ARGV: now, reserve_within, then
+# (interval, tolerance) per bucket. Returns the wait as a string (Redis truncates Lua numbers
+# to integers).
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
 local wait = 0
@@ -20,15 +21,19 @@ for i, key in ipairs(KEYS) do
   local tat = tonumber(redis.call('GET', key))
   if tat == nil or tat < now then tat = now end
   tats[i] = tat
-  local w = tat - tonumber(ARGV[2 * i + 1]) - now
+  local w = tat - tonumber(ARGV[2 * i + 2]) - now
   if w > wait then wait = w end
 end
-if wait > 0 then return string.format('%.17g', wait) end
+local reply = string.format('%.17g', wait)
+if wait > tonumber(ARGV[2]) then return reply end
+local at = now + wait
 for i, key in ipairs(KEYS) do
-  local tat = tats[i] + tonumber(ARGV[2 * i])
+  local tat = tats[i]
+  if tat < at then tat = at end
+  tat = tat + tonumber(ARGV[2 * i + 1])
   redis.call('SET', key, string.format('%.17g', tat), 'PX', math.ceil((tat - now) * 1000) + 1000)
 end
-return '0'
+return reply
 """
 
 # KEYS[1]: the bucket; ARGV: until, tolerance, now. Never loosens a bucket.
@@ -56,8 +61,10 @@ class RedisLimiter:
     def from_url(cls, url: str, *, prefix: str = "wanode:pacing:") -> RedisLimiter:
         return cls(aioredis.from_url(url), prefix=prefix)
 
-    async def acquire(self, buckets: Sequence[Bucket], now: float) -> float:
-        args: list[Any] = [repr(now)]
+    async def acquire(
+        self, buckets: Sequence[Bucket], now: float, *, reserve_within: float = 0.0
+    ) -> float:
+        args: list[Any] = [repr(now), repr(reserve_within)]
         for _key, rate in buckets:
             args += [repr(rate.interval), repr(rate.tolerance)]
         keys = [self._prefix + key for key, _rate in buckets]

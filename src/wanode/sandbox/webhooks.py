@@ -19,8 +19,12 @@ import structlog
 
 from wanode.sandbox.config import SandboxConfig
 from wanode.sandbox.numbers import BusinessNumber
+from wanode.transport import PooledTransport
 
 log = structlog.get_logger(__name__)
+
+# Connections kept open to the webhook receivers (one worker per business number posts).
+WEBHOOK_CONNECTIONS = 16
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -46,7 +50,9 @@ class Webhooks:
         # Webhook targets are local services; proxy settings from the environment would send
         # loopback traffic through a proxy that cannot reach it.
         self._client = httpx.AsyncClient(
-            transport=transport, timeout=config.webhook_timeout, trust_env=False
+            transport=transport or PooledTransport(WEBHOOK_CONNECTIONS),
+            timeout=config.webhook_timeout,
+            trust_env=False,
         )
         self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}

@@ -4,6 +4,8 @@ lease_until and attempts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -79,6 +81,44 @@ async def finish(
         last_status_code=status_code,
         last_error=error,
         finished_at=at,
+    )
+
+
+@dataclass(frozen=True)
+class Finished:
+    """One row that is done, for `finish_many`."""
+
+    row_id: int
+    state: str
+    status_code: int | None
+    error: str | None
+
+
+async def finish_many(
+    conn: AsyncConnection, rows: Sequence[Finished], *, table: sa.Table, at: float
+) -> None:
+    """`finish` for many rows in one statement (executed once per row by the driver)."""
+    if not rows:
+        return
+    await conn.execute(
+        table.update()
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values(
+            lease_until=None,
+            state=sa.bindparam("b_state"),
+            last_status_code=sa.bindparam("b_status_code"),
+            last_error=sa.bindparam("b_error"),
+            finished_at=at,
+        ),
+        [
+            {
+                "b_id": r.row_id,
+                "b_state": r.state,
+                "b_status_code": r.status_code,
+                "b_error": r.error,
+            }
+            for r in rows
+        ],
     )
 
 

@@ -25,6 +25,16 @@ async def insert_ignore(
     return bool(result.rowcount)
 
 
+async def insert_ignore_many(
+    conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]], *, index: list[str]
+) -> None:
+    """`insert_ignore` for many rows (all with the same columns) in one statement."""
+    if rows:
+        dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+        stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=index)
+        await conn.execute(stmt, list(rows))
+
+
 def for_claim(
     stmt: sa.Select[Any], conn: AsyncConnection, *, of: Sequence[sa.Table] | None = None
 ) -> sa.Select[Any]:

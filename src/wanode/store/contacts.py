@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.store._sql import insert_ignore
+from wanode.store._sql import insert_ignore, insert_ignore_many
 from wanode.store.tables import contacts, inbound_messages
 
 
@@ -55,6 +55,26 @@ async def observe(
             else_=contacts.c.last_inbound_at,
         )
     await conn.execute(contacts.update().where(*where).values(**values))
+
+
+async def observe_hashes(conn: AsyncConnection, hashes: dict[str, str], *, at: float) -> None:
+    """`observe` of an identity key hash for many contacts (wa_id to hash), in two statements,
+    in wa_id order (processes that lock contacts in one order never wait in a cycle)."""
+    if not hashes:
+        return
+    wa_ids = sorted(hashes)
+    await insert_ignore_many(
+        conn,
+        contacts,
+        [{"wa_id": wa_id, "created_at": at, "updated_at": at} for wa_id in wa_ids],
+        index=["wa_id"],
+    )
+    await conn.execute(
+        contacts.update()
+        .where(contacts.c.wa_id == sa.bindparam("b_wa_id"))
+        .values(identity_key_hash=sa.bindparam("b_hash"), updated_at=at),
+        [{"b_wa_id": wa_id, "b_hash": hashes[wa_id]} for wa_id in wa_ids],
+    )
 
 
 async def get(conn: AsyncConnection, wa_id: str) -> dict[str, Any] | None:

@@ -53,4 +53,5 @@ async def claim(
 
 # Ending a lease: delivered or given up (`finish`), or to be tried again (`retry_later`).
 finish = partial(_outbox.finish, table=dr_deliveries)
+finish_many = partial(_outbox.finish_many, table=dr_deliveries)
 retry_later = partial(_outbox.retry_later, table=dr_deliveries)

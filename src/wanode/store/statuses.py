@@ -7,13 +7,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.store._sql import for_claim, insert_ignore
+from wanode.store._sql import for_claim, insert_ignore_many
 from wanode.store.tables import messages, webhook_statuses
 
 
-async def store(conn: AsyncConnection, values: dict[str, Any]) -> bool:
-    """Keep a status webhook; a duplicate (same wamid and status) is ignored."""
-    return await insert_ignore(conn, webhook_statuses, values, index=["wamid", "status"])
+async def store_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Keep a webhook's statuses, in one statement; a duplicate (same wamid and status) is
+    ignored."""
+    await insert_ignore_many(conn, webhook_statuses, rows, index=["wamid", "status"])
 
 
 async def ready(conn: AsyncConnection, *, limit: int) -> list[dict[str, Any]]:

@@ -1,0 +1,89 @@
+"""The HTTP transport beneath wanode's httpx clients: aiohttp's connection pool and C parser.
+
+httpx keeps the client policy (base URLs, headers, timeouts, redirects, the exception tree);
+the transport only moves bytes. httpx's own transport (httpcore and h11, pure Python) spent
+about 1.4 ms of CPU per loopback request here, aiohttp's about 0.3 ms (`bench/RESULTS.md`),
+and wanode makes four requests per message: the send and three delivery reports.
+
+httpx-aiohttp maps aiohttp's errors onto httpx's; `PooledTransport` makes the mapping say
+whether the request may have reached the server, which the gateway needs to know: a refused
+or timed-out connection sent nothing (safe to retry), a timeout or a dropped connection after
+that may have (the retry may duplicate the message).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import aiohttp
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+# How long an idle connection is kept open for the next request.
+KEEPALIVE_SECONDS = 30.0
+
+
+class PooledTransport(AiohttpTransport):
+    """Up to `connections` keep-alive connections per client, shared by all its hosts."""
+
+    def __init__(self, connections: int) -> None:
+        super().__init__(
+            limits=httpx.Limits(
+                max_connections=connections,
+                max_keepalive_connections=connections,
+                keepalive_expiry=KEEPALIVE_SECONDS,
+            ),
+            trust_env=False,
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        with _precise_errors():
+            response = await super().handle_async_request(request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _PreciseStream(response.stream)
+        return response
+
+
+class _PreciseStream(httpx.AsyncByteStream):
+    """The response body, with the same error mapping while it is read."""
+
+    def __init__(self, inner: httpx.AsyncByteStream) -> None:
+        self._inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _precise_errors():
+            async for chunk in self._inner:
+                yield chunk
+
+    async def aclose(self) -> None:
+        with _precise_errors():
+            await self._inner.aclose()
+
+
+@contextmanager
+def _precise_errors() -> Iterator[None]:
+    try:
+        yield
+    except httpx.TransportError as exc:
+        precise = _precise(exc)
+        if precise is None:
+            raise
+        raise precise from exc.__cause__
+
+
+def _precise(exc: httpx.TransportError) -> httpx.TransportError | None:
+    """The httpx error that says what aiohttp's (the cause of `exc`) meant, when the generic
+    mapping says less: a connect timeout is not a read timeout, and a connection the server
+    closed is not a connect failure."""
+    cause = exc.__cause__
+    message = str(cause) or type(cause).__name__
+    if isinstance(cause, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout(message)
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(message)
+    if isinstance(cause, aiohttp.SocketTimeoutError | aiohttp.ServerTimeoutError):
+        return httpx.ReadTimeout(message)
+    if isinstance(cause, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError):
+        return httpx.ReadError(message)
+    return None
