@@ -9,7 +9,7 @@ import orjson
 from wanode.api.context import Context
 from wanode.api.errors import ApiError
 from wanode.codes import SYNC
-from wanode.engine.submit import Submission, UnknownApp, Unresolved, submit
+from wanode.engine.submit import Submission, UnknownApp, Unresolved
 from wanode.messages import InvalidMessage
 from wanode.notify.guard import PrivateAddress, refuse_private
 from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
@@ -108,13 +108,12 @@ async def load_app(ctx: Context, app_id: str) -> dict[str, Any]:
 
 async def queue(ctx: Context, submission: Submission) -> list[dict[str, Any] | Unresolved]:
     """Write the submission's messages to the outbox and wake the dispatcher."""
-    async with ctx.db.begin() as conn:
-        try:
-            outcomes = await submit(
-                conn, submission, now=ctx.engine.clock(), app=ctx.apps.get(submission.app_id)
-            )
-        except UnknownApp as exc:
-            raise ApiError(SYNC.INVALID_APP_ID, field="appid") from exc
+    try:
+        outcomes = await ctx.submitter.submit(
+            submission, now=ctx.engine.clock(), app=ctx.apps.get(submission.app_id)
+        )
+    except UnknownApp as exc:
+        raise ApiError(SYNC.INVALID_APP_ID, field="appid") from exc
     ctx.engine.wake("dispatch")
     return outcomes
 

@@ -10,6 +10,7 @@ from fastapi import Request
 from wanode.api._cache import TtlCache
 from wanode.config import Settings
 from wanode.engine import Engine
+from wanode.engine.submit import Submitter
 from wanode.store import Database
 
 KEY_TTL = 10.0
@@ -29,6 +30,11 @@ class Context:
     apps: TtlCache[dict[str, Any]] = field(default_factory=lambda: TtlCache(APP_TTL))
     # Every app, for checking webhook signatures; re-read whenever none of them signed one.
     all_apps: TtlCache[list[dict[str, Any]]] = field(default_factory=lambda: TtlCache(APP_TTL))
+    # Writes the send requests' messages, many requests to a transaction.
+    submitter: Submitter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.submitter = Submitter(self.db)
 
     def forget_app(self, app_id: str) -> None:
         self.apps.drop(app_id)

@@ -6,6 +6,8 @@ into a `Submission` and call `submit`; what they answer is built from the rows i
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.messages import OutboundMessage, TemplateMessage, render_payload
+from wanode.store import Database
 from wanode.store import apps as app_queries
 from wanode.store import contacts as contact_queries
 from wanode.store import messages as outbox
@@ -62,6 +65,98 @@ async def submit(
     """Queue the submission's messages; one outcome per destination, in order: the row written,
     or why the destination could not be resolved. `app` is the submission's app when the
     caller has just read it; otherwise it is read here."""
+    app, resolved = await _lookups(conn, submission, app)
+    outcomes, rows = _rows(submission, app, resolved)
+    await outbox.enqueue(conn, rows, now)
+    return outcomes
+
+
+class Submitter:
+    """`submit` with group commit, for the API: the rows of requests that arrive while a
+    transaction is being written are written together in the next one.
+
+    On SQLite every transaction waits its turn, and a request per transaction spent most of
+    its time waiting; one transaction for many requests costs about as much as one for one.
+    A batch that fails is retried request by request, so one bad request fails alone.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._pending: list[tuple[list[dict[str, Any]], float, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(
+        self, submission: Submission, *, now: float, app: dict[str, Any] | None = None
+    ) -> list[dict[str, Any] | Unresolved]:
+        if _needs_lookups(submission, app):
+            async with self._db.begin() as conn:
+                app, resolved = await _lookups(conn, submission, app)
+        else:
+            assert app is not None
+            resolved = {}
+        outcomes, rows = _rows(submission, app, resolved)
+        if rows:
+            done = asyncio.get_running_loop().create_future()
+            self._pending.append((rows, now, done))
+            if self._writer is None:
+                # A fresh context: the writer must take its own database turn (store/db.py),
+                # whatever the request that started it holds.
+                self._writer = asyncio.create_task(
+                    self._write(), name="wanode-submit-writer", context=contextvars.Context()
+                )
+            # Shielded: a request cancelled while waiting leaves its rows to be written (and
+            # dispatched) all the same, like one cancelled after its commit.
+            await asyncio.shield(done)
+        return outcomes
+
+    async def _write(self) -> None:
+        """Write what is pending, batch after batch, until nothing is."""
+        batch: list[tuple[list[dict[str, Any]], float, asyncio.Future[None]]] = []
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    async with self._db.begin() as conn:
+                        await outbox.enqueue_all(conn, [(rows, at) for rows, at, _ in batch])
+                except Exception:
+                    # One request's rows may be the cause: each is tried on its own.
+                    await self._write_one_by_one(batch)
+                else:
+                    for _rows, _at, done in batch:
+                        done.set_result(None)
+        finally:
+            # Cancelled (the process is stopping): no request waits forever for an answer.
+            stranded, self._pending = [*batch, *self._pending], []
+            for _rows, _at, done in stranded:
+                if not done.done():
+                    done.set_exception(RuntimeError("the submission writer stopped"))
+            self._writer = None
+
+    async def _write_one_by_one(
+        self, batch: list[tuple[list[dict[str, Any]], float, asyncio.Future[None]]]
+    ) -> None:
+        for rows, at, done in batch:
+            try:
+                async with self._db.begin() as conn:
+                    await outbox.enqueue(conn, rows, at)
+            except Exception as exc:
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
+
+
+def _needs_lookups(submission: Submission, app: dict[str, Any] | None) -> bool:
+    return (
+        app is None
+        or app["id"] != submission.app_id
+        or any(d.destination_type == "customerid" for d in submission.destinations)
+    )
+
+
+async def _lookups(
+    conn: AsyncConnection, submission: Submission, app: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The submission's app (read unless given) and its customer ids' WhatsApp ids."""
     if app is None or app["id"] != submission.app_id:
         app = await app_queries.get_app(conn, submission.app_id)
     if app is None:
@@ -70,6 +165,13 @@ async def submit(
     resolved = (
         await contact_queries.resolve_customer_ids(conn, customer_ids) if customer_ids else {}
     )
+    return app, resolved
+
+
+def _rows(
+    submission: Submission, app: dict[str, Any], resolved: dict[str, str]
+) -> tuple[list[dict[str, Any] | Unresolved], list[dict[str, Any]]]:
+    """One outcome per destination, and the outbox rows among them."""
     message = submission.message
     # The opt-in policy decides on a template's category, and the record keeps its id.
     template = message.definition if isinstance(message, TemplateMessage) else None
@@ -100,5 +202,4 @@ async def submit(
         }
         rows.append(row)
         outcomes.append(row)
-    await outbox.enqueue(conn, rows, now)
-    return outcomes
+    return outcomes, rows

@@ -17,33 +17,40 @@ from wanode.store.tables import dr_deliveries, messages, status_events
 
 async def enqueue(conn: AsyncConnection, rows: Sequence[dict[str, Any]], at: float) -> None:
     """Write accepted messages as `queued`, with the first history entry, in one go."""
-    if not rows:
+    await enqueue_all(conn, [(rows, at)])
+
+
+async def enqueue_all(
+    conn: AsyncConnection, batches: Sequence[tuple[Sequence[dict[str, Any]], float]]
+) -> None:
+    """`enqueue` for several requests' rows (each batch accepted at its own time), in two
+    statements."""
+    queued = [
+        {
+            **row,
+            "status": lifecycle.QUEUED,
+            "status_at": at,
+            "attempts": 0,
+            "next_attempt_at": at,
+            "created_at": at,
+        }
+        for rows, at in batches
+        for row in rows
+    ]
+    if not queued:
         return
-    await conn.execute(
-        messages.insert(),
-        [
-            {
-                **row,
-                "status": lifecycle.QUEUED,
-                "status_at": at,
-                "attempts": 0,
-                "next_attempt_at": at,
-                "created_at": at,
-            }
-            for row in rows
-        ],
-    )
+    await conn.execute(messages.insert(), queued)
     await conn.execute(
         status_events.insert(),
         [
             {
                 "transid": row["transid"],
                 "status": lifecycle.QUEUED,
-                "occurred_at": at,
-                "recorded_at": at,
+                "occurred_at": row["status_at"],
+                "recorded_at": row["status_at"],
                 "source": "api",
             }
-            for row in rows
+            for row in queued
         ],
     )
 
@@ -105,16 +112,26 @@ async def hold(conn: AsyncConnection, transid: str, *, next_attempt_at: float, r
     """Put a claimed message back until `next_attempt_at` without counting the claim as an
     attempt or touching its last error (`reason`, "pacing" or "tier", held it; nothing was
     tried)."""
+    await hold_many(conn, [(transid, next_attempt_at)], reason=reason)
+
+
+async def hold_many(
+    conn: AsyncConnection, holds: Sequence[tuple[str, float]], *, reason: str
+) -> None:
+    """`hold` for many messages ((transid, next_attempt_at) each), in one statement."""
+    if not holds:
+        return
     await conn.execute(
         messages.update()
-        .where(messages.c.transid == transid)
+        .where(messages.c.transid == sa.bindparam("b_transid"))
         .values(
-            next_attempt_at=next_attempt_at,
+            next_attempt_at=sa.bindparam("b_next_attempt_at"),
             lease_until=None,
             held_reason=reason,
             # The claim counted one; a hold is not an attempt.
             attempts=messages.c.attempts - 1,
-        )
+        ),
+        [{"b_transid": transid, "b_next_attempt_at": at} for transid, at in holds],
     )
 
 
