@@ -184,6 +184,9 @@ subscriptions = sa.Table(
 )
 
 # The outbox of subscriber calls. Rows for one (subscription, wa_id) go in `id` order.
+# Outbox rows still to deliver (store/_outbox.py), for partial indexes.
+PENDING_ONLY = sa.text("state = 'pending'")
+
 event_deliveries = sa.Table(
     "event_deliveries",
     metadata,
@@ -204,6 +207,15 @@ event_deliveries = sa.Table(
     sa.UniqueConstraint("subscription_id", "wamid"),
     sa.Index("ix_event_deliveries_pending", "state", "next_attempt_at"),
     sa.Index("ix_event_deliveries_thread", "subscription_id", "wa_id"),
+    # The claim's "no earlier pending event in this thread" probe reads only pending rows.
+    sa.Index(
+        "ix_event_deliveries_pending_thread",
+        "subscription_id",
+        "wa_id",
+        "id",
+        sqlite_where=PENDING_ONLY,
+        postgresql_where=PENDING_ONLY,
+    ),
 )
 
 # Media customers sent, downloaded through the gateway (bytes kept under the media directory).
@@ -251,6 +263,15 @@ dr_deliveries = sa.Table(
     sa.Column("finished_at", sa.Double),
     sa.Index("ix_dr_deliveries_pending", "state", "next_attempt_at"),
     sa.Index("ix_dr_deliveries_transid", "transid"),
+    # The claim's "no earlier pending DR of this message" probe reads only pending rows: with
+    # the (state) index alone, PostgreSQL's plan scanned every pending row per candidate.
+    sa.Index(
+        "ix_dr_deliveries_pending_thread",
+        "transid",
+        "id",
+        sqlite_where=PENDING_ONLY,
+        postgresql_where=PENDING_ONLY,
+    ),
 )
 
 # The template registry: WhatsApp's message templates as last seen (sync, status webhooks, or
