@@ -41,7 +41,7 @@ PAIR_BACKOFF_MAX_EXPONENT = 4
 SLEEP_AT_MOST = 0.5
 # A send woken this long after its reserved slot takes a new one instead (`_paced`); after
 # RESERVATIONS slots missed so, the message is held for a moment.
-LATE_AT_MOST = 0.005
+LATE_AT_MOST = 0.02
 RESERVATIONS = 3
 
 

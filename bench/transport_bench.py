@@ -1,0 +1,97 @@
+"""The HTTP client's cost per request: httpx on its own transport (httpcore, h11) against httpx
+on wanode's transport (`wanode.transport.PooledTransport`, aiohttp beneath), posting a DR-sized
+JSON body to a loopback uvicorn server, 16 in flight over 16 kept-alive connections. The server
+runs in its own process; the figure that matters is the client's CPU per request.
+
+    .venv/bin/python bench/transport_bench.py [--requests 4000] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from wanode.transport import PooledTransport
+
+SERVER = """
+import sys, uvicorn
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}"})
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+BODY = b'{"transid": "%s", "deliverystatus": "7502", "payload": "%s"}' % (b"x" * 36, b"y" * 300)
+CONNECTIONS = 16
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def measure(client: httpx.AsyncClient, url: str, requests: int) -> tuple[float, float]:
+    """(requests a second, client CPU milliseconds a request)."""
+    slots = asyncio.Semaphore(CONNECTIONS)
+
+    async def one() -> None:
+        async with slots:
+            response = await client.post(url, content=BODY)
+            assert response.status_code == 200
+
+    await asyncio.gather(*(one() for _ in range(200)))  # connections opened, code warm
+    began, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(one() for _ in range(requests)))
+    wall, used = time.perf_counter() - began, time.process_time() - cpu
+    return requests / wall, 1000 * used / requests
+
+
+async def run(url: str, requests: int, rounds: int) -> None:
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    results: dict[str, list[float]] = {"httpx": [], "wanode": []}
+    for _ in range(rounds):
+        for name in results:
+            transport = PooledTransport(CONNECTIONS) if name == "wanode" else None
+            async with httpx.AsyncClient(transport=transport, limits=limits) as client:
+                rate, cpu = await measure(client, url, requests)
+            results[name].append(cpu)
+            print(f"{name:7s} {rate:7.0f} req/s  client CPU {cpu:.3f} ms/request")
+    best = {name: min(cpus) for name, cpus in results.items()}
+    print(f"CPU per request, httpx's transport / wanode's: {best['httpx'] / best['wanode']:.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        asyncio.run(run(f"http://127.0.0.1:{port}/dr", args.requests, args.rounds))
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()
