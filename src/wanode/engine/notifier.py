@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wanode.engine.courier import Courier
 from wanode.notify.client import Attempt, Outcome
 from wanode.store import deliveries
-from wanode.store._outbox import Finished
 
 log = structlog.get_logger(__name__)
 
@@ -64,7 +63,7 @@ class Notifier(Courier):
 
     async def _settle(
         self, conn: AsyncConnection, dr: dict[str, Any], attempt: Attempt, now: float
-    ) -> Finished | None:
+    ) -> deliveries.Finished | None:
         """Record what one attempt achieved: a retry is written here; a delivered or given-up
         report is returned, for the caller to finish with the rest of its batch."""
         if attempt.outcome is Outcome.RETRY and dr["attempts"] <= self._settings.notify_retries:
@@ -83,13 +82,14 @@ class Notifier(Courier):
                 error=attempt.error,
             )
             return None
-        if attempt.outcome is Outcome.DELIVERED:
-            return Finished(dr["id"], deliveries.DELIVERED, attempt.status_code, attempt.error)
-        log.warning(
-            "dr_given_up",
-            transid=dr["transid"],
-            attempts=dr["attempts"],
-            status_code=attempt.status_code,
-            error=attempt.error,
-        )
-        return Finished(dr["id"], deliveries.GIVEN_UP, attempt.status_code, attempt.error)
+        state = deliveries.DELIVERED
+        if attempt.outcome is not Outcome.DELIVERED:
+            state = deliveries.GIVEN_UP
+            log.warning(
+                "dr_given_up",
+                transid=dr["transid"],
+                attempts=dr["attempts"],
+                status_code=attempt.status_code,
+                error=attempt.error,
+            )
+        return deliveries.Finished(dr["id"], state, attempt.status_code, attempt.error)

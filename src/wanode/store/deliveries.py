@@ -11,6 +11,9 @@ from wanode.store import _outbox
 from wanode.store._outbox import PENDING, claim_in_order
 from wanode.store.tables import dr_deliveries
 
+# What `finish_many` takes: one report that is done.
+Finished = _outbox.Finished
+
 DELIVERED = "delivered"
 GIVEN_UP = "given_up"
 
@@ -51,7 +54,6 @@ async def claim(
     )
 
 
-# Ending a lease: delivered or given up (`finish`), or to be tried again (`retry_later`).
-finish = partial(_outbox.finish, table=dr_deliveries)
+# Ending a lease: delivered or given up (`finish_many`), or to be tried again (`retry_later`).
 finish_many = partial(_outbox.finish_many, table=dr_deliveries)
 retry_later = partial(_outbox.retry_later, table=dr_deliveries)
