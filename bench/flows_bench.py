@@ -31,7 +31,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
+from wanode.bench.stack import free_port
 from wanode.config import Settings
 from wanode.engine.flows import FlowRunner
 from wanode.flows import Begin, begin, parse_flow, state_to_json
@@ -129,13 +129,6 @@ def machine() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "date": datetime.now(UTC).date().isoformat(),
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def rss_bytes(pid: int) -> int:

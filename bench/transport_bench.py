@@ -17,6 +17,7 @@ import time
 
 import httpx
 
+from wanode.bench.stack import free_port
 from wanode.transport import PooledTransport
 
 SERVER = """
@@ -32,12 +33,6 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 BODY = b'{"transid": "%s", "deliverystatus": "7502", "payload": "%s"}' % (b"x" * 36, b"y" * 300)
 CONNECTIONS = 16
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def measure(client: httpx.AsyncClient, url: str, requests: int) -> tuple[float, float]:

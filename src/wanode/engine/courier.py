@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
@@ -42,7 +41,7 @@ class Courier(ABC):
                 limit=self._batch,
             )
         if batch:
-            await asyncio.gather(*(self._deliver(row) for row in batch))
+            await self._deliver_all(batch)
         return len(batch)
 
     @abstractmethod
@@ -51,4 +50,5 @@ class Courier(ABC):
     ) -> list[dict[str, Any]]: ...
 
     @abstractmethod
-    async def _deliver(self, row: dict[str, Any]) -> None: ...
+    async def _deliver_all(self, batch: list[dict[str, Any]]) -> None:
+        """Deliver a claimed batch and record each row's outcome."""

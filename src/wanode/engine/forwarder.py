@@ -7,6 +7,7 @@ retry, give up) is the notify client's `classify`, the same as for delivery repo
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -30,6 +31,9 @@ class Forwarder(Courier):
         self, conn: AsyncConnection, *, at: float, lease_seconds: float, limit: int
     ) -> list[dict[str, Any]]:
         return await outbox.claim(conn, at=at, lease_seconds=lease_seconds, limit=limit)
+
+    async def _deliver_all(self, batch: list[dict[str, Any]]) -> None:
+        await asyncio.gather(*(self._deliver(row) for row in batch))
 
     async def _deliver(self, row: dict[str, Any]) -> None:
         if row["secret"] is None:

@@ -23,18 +23,12 @@ class Notifier(Courier):
     thousands of DRs a second, a transaction per report was most of the notifier's cost.
     """
 
-    async def run_once(self) -> int:
-        now = self._clock()
-        async with self._db.begin() as conn:
-            batch = await self._claim(
-                conn,
-                at=now,
-                # A lease longer than one attempt, so a slow receiver is not called twice.
-                lease_seconds=self._settings.notify_timeout * 2 + 5,
-                limit=self._batch,
-            )
-        if not batch:
-            return 0
+    async def _claim(
+        self, conn: AsyncConnection, *, at: float, lease_seconds: float, limit: int
+    ) -> list[dict[str, Any]]:
+        return await deliveries.claim(conn, at=at, lease_seconds=lease_seconds, limit=limit)
+
+    async def _deliver_all(self, batch: list[dict[str, Any]]) -> None:
         attempts = await asyncio.gather(*(self._post(dr) for dr in batch))
         now = self._clock()
         async with self._db.begin() as conn:
@@ -44,19 +38,6 @@ class Notifier(Courier):
                 if (done := await self._settle(conn, dr, attempt, now)) is not None
             ]
             await deliveries.finish_many(conn, finished, at=now)
-        return len(batch)
-
-    async def _claim(
-        self, conn: AsyncConnection, *, at: float, lease_seconds: float, limit: int
-    ) -> list[dict[str, Any]]:
-        return await deliveries.claim(conn, at=at, lease_seconds=lease_seconds, limit=limit)
-
-    async def _deliver(self, dr: dict[str, Any]) -> None:
-        attempt = await self._post(dr)
-        now = self._clock()
-        async with self._db.begin() as conn:
-            done = await self._settle(conn, dr, attempt, now)
-            await deliveries.finish_many(conn, [done] if done else [], at=now)
 
     async def _post(self, dr: dict[str, Any]) -> Attempt:
         return await self._client.post(dr["url"], orjson.dumps(dr["body"]))
