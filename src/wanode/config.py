@@ -28,6 +28,12 @@ class Settings(BaseSettings):
         "at peaks. Every API and worker process has its own pool: keep their sum under the "
         "server's max_connections.",
     )
+    sqlite_driver: Literal["inline", "aiosqlite"] = Field(
+        default="inline",
+        description="How SQLite is reached: 'inline' runs its calls on the event loop's thread "
+        "(no thread hand-off, a third of the CPU a transaction costs), 'aiosqlite' in a thread "
+        "per connection (the loop stays free during long statements).",
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str | None = Field(
@@ -200,6 +206,28 @@ class Settings(BaseSettings):
     )
 
     max_request_bytes: int = 4 * 1024 * 1024
+    request_body_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a request body may take to arrive once the API starts reading it; "
+        "past them the request is answered 408 and its connection closed.",
+    )
+    keep_alive_timeout: int = Field(
+        default=5,
+        ge=1,
+        description="Seconds an idle HTTP connection is kept open for the client's next request.",
+    )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a request's headers may take to arrive, from their first byte (or "
+        "from the connection's opening); past them the connection is closed.",
+    )
+    max_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Bytes a request's headers may take; more is answered 431.",
+    )
 
     def private_urls_allowed(self) -> bool:
         return self.sandbox if self.allow_private_urls is None else self.allow_private_urls

@@ -1,24 +1,35 @@
-"""The HTTP transport beneath wanode's httpx clients: aiohttp's connection pool and C parser.
+"""wanode's HTTP clients: the lean path for the hot requests, and the transport beneath httpx.
 
-httpx keeps the client policy (base URLs, headers, timeouts, redirects, the exception tree);
-the transport only moves bytes. httpx's own transport (httpcore and h11, pure Python) spent
-about 1.4 ms of CPU per loopback request here, aiohttp's about 0.3 ms (`bench/RESULTS.md`),
-and wanode makes four requests per message: the send and three delivery reports.
+Two requests make up most of a message's life: the send to the gateway and the delivery
+reports to notify URLs. They go through `LeanClient` (`wanode.http1`), a keep-alive HTTP/1.1
+client on an asyncio protocol and httptools' parser: httpx's Request and Response objects and
+its cookie jar, and aiohttp's request machinery, cost more than the exchange itself
+(`bench/RESULTS.md`). Where the caller brings an httpx transport of its own (the in-process
+sandbox's ASGI app, a mock in tests), `HttpxPoster` serves the same `Poster` interface.
 
-httpx-aiohttp maps aiohttp's errors onto httpx's; `PooledTransport` makes the mapping say
-whether the request may have reached the server, which the gateway needs to know: a refused
-or timed-out connection sent nothing (safe to retry), a timeout or a dropped connection after
-that may have (the retry may duplicate the message).
+Cold paths (templates, media, the CLI) keep httpx, on `PooledTransport`: aiohttp's connection
+pool and C parser beneath httpx's client policy. httpx's own transport (httpcore and h11, pure
+Python) spent about 1.4 ms of CPU per loopback request here, aiohttp's about 0.3 ms.
+
+Both paths raise httpx's exception tree, made to say whether the request may have reached the
+server, which the gateway needs to know: a refused or timed-out connection sent nothing (safe
+to retry), a timeout or a dropped connection after that may have (the retry may duplicate the
+message).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Protocol
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+
+from wanode.http1 import LeanClient, Reply
+
+__all__ = ["HttpxPoster", "LeanClient", "PooledTransport", "Poster", "Reply"]
 
 # How long an idle connection is kept open for the next request.
 KEEPALIVE_SECONDS = 30.0
@@ -87,3 +98,27 @@ def _precise(exc: httpx.TransportError) -> httpx.TransportError | None:
     if isinstance(cause, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError):
         return httpx.ReadError(message)
     return None
+
+
+class Poster(Protocol):
+    """POSTs bytes and returns the answer; failures are httpx's `TransportError`s, with the
+    meaning `_precise` gives them (may the request have reached the server?)."""
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Reply: ...
+
+    async def aclose(self) -> None: ...
+
+
+class HttpxPoster:
+    """`Poster` over an httpx client: for a transport of the caller's (the in-process sandbox's
+    ASGI app, a mock in tests), where the lean path cannot go."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Reply:
+        response = await self._client.post(url, content=body, headers=headers)
+        return Reply(response.status_code, response.content)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

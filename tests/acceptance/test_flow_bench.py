@@ -1,5 +1,5 @@
-"""A small run of the flow benchmark (`bench/flows_bench.py`): it works on SQLite and PostgreSQL
-and reports sane figures. Nothing here checks a speed."""
+"""A small run of the flow benchmark (`python -m wanode.bench.flows`): it works on SQLite and
+PostgreSQL and reports sane figures. Nothing here checks a speed."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def test_a_small_run(tmp_path: Path, postgres_available: None) -> None:
     done = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "bench" / "flows_bench.py"),
+            "-m",
+            "wanode.bench.flows",
             *("--runs", "200", "--replies", "40", "--rate", "0", "--database", "both"),
             *("--json", str(report_path)),
         ],

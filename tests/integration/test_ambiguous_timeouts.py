@@ -5,12 +5,9 @@ Cloud API, which ignores the key, the message is flagged possibly duplicated."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import httpx
 import pytest
-import respx
+from tests.support.graph import ACCEPTED, GRAPH, TO, cloud_app, graph_mock, queue_text
 from tests.support.harness import Harness, running
 from tests.support.receiver import free_port, serve_app
 
@@ -21,50 +18,6 @@ from wanode.store import messages as outbox
 pytestmark = pytest.mark.asyncio
 
 T0 = 1_000_000.0
-GRAPH = "https://graph.facebook.com/v23.0/1065403522/messages"
-TO = "4915112345678"
-ACCEPTED = {
-    "messaging_product": "whatsapp",
-    "contacts": [{"input": TO, "wa_id": TO}],
-    "messages": [{"id": "wamid.CLOUD1"}],
-}
-
-
-async def cloud_app(wn: Harness) -> str:
-    created = await wn.client.post(
-        "/v1/apps",
-        json={
-            "phone_number_id": "1065403522",
-            "waba_id": "1022901293",
-            "access_token": "EAAG-token",
-            "app_secret": "app-secret",
-            "gateway": "cloud",
-        },
-    )
-    assert created.status_code == 201, created.text
-    return str(created.json()["id"])
-
-
-_WANODE = respx.patterns.M(host="wanode")
-
-
-@contextmanager
-def graph_mock() -> Iterator[respx.MockRouter]:
-    """Graph mocked at the client, whatever its transport; the harness's calls to wanode's
-    own API (an in-process client) pass through."""
-    with respx.mock(using="httpx", assert_all_called=False) as graph:
-        graph.route(_WANODE).pass_through()
-        yield graph
-        assert all(route.called for route in graph.routes if route.pattern != _WANODE), (
-            "a Graph route the test set up was never called"
-        )
-
-
-async def queue_text(wn: Harness, app_id: str) -> str:
-    response = await wn.send_text(TO, "hello", appid=app_id)
-    assert response.status_code == 200, response.text
-    [queued] = response.json()["response"]
-    return str(queued["transid"])
 
 
 async def dispatch_when_due(wn: Harness, now: list[float], transid: str) -> None:
@@ -80,10 +33,12 @@ async def test_a_cloud_read_timeout_is_retried_and_flagged_possibly_duplicated(
     db: Database,
 ) -> None:
     now = [T0]
-    async with running(db, clock=lambda: now[0], start_engine=False) as wn:
-        app_id = await cloud_app(wn)
-        transid = await queue_text(wn, app_id)
-        with graph_mock() as graph:
+    with graph_mock() as (graph, transport):
+        async with running(
+            db, clock=lambda: now[0], start_engine=False, cloud_transport=transport
+        ) as wn:
+            app_id = await cloud_app(wn)
+            transid = await queue_text(wn, app_id)
             route = graph.post(GRAPH).mock(
                 side_effect=[
                     httpx.ReadTimeout("the answer never came"),
@@ -102,34 +57,40 @@ async def test_a_cloud_read_timeout_is_retried_and_flagged_possibly_duplicated(
 
             await dispatch_when_due(wn, now, transid)
             sent = await wn.message(transid)
-        assert (sent["status"], sent["attempts"], sent["wamid"]) == ("submitted", 2, "wamid.CLOUD1")
-        # The flag stays: WhatsApp may hold two copies; the last error stays on record too.
-        assert sent["possiblyDuplicated"] is True
-        assert sent["error"]["title"] == "GatewayError"
-        # Both attempts named the message the same way (Graph ignores it, but it is sent).
-        keys = [call.request.headers.get("Idempotency-Key") for call in route.calls]
-        assert keys == [transid, transid]
+            assert (sent["status"], sent["attempts"], sent["wamid"]) == (
+                "submitted",
+                2,
+                "wamid.CLOUD1",
+            )
+            # The flag stays: WhatsApp may hold two copies; the last error stays on record too.
+            assert sent["possiblyDuplicated"] is True
+            assert sent["error"]["title"] == "GatewayError"
+            # Both attempts named the message the same way (Graph ignores it, but it is sent).
+            keys = [call.request.headers.get("Idempotency-Key") for call in route.calls]
+            assert keys == [transid, transid]
 
 
 async def test_a_connect_timeout_is_retried_without_the_flag(db: Database) -> None:
     now = [T0]
-    async with running(db, clock=lambda: now[0], start_engine=False) as wn:
-        app_id = await cloud_app(wn)
-        transid = await queue_text(wn, app_id)
-        with graph_mock() as graph:
+    with graph_mock() as (graph, transport):
+        async with running(
+            db, clock=lambda: now[0], start_engine=False, cloud_transport=transport
+        ) as wn:
+            app_id = await cloud_app(wn)
+            transid = await queue_text(wn, app_id)
             graph.post(GRAPH).mock(
                 side_effect=[httpx.ConnectTimeout("no route"), httpx.Response(200, json=ACCEPTED)]
             )
             await dispatch_when_due(wn, now, transid)
             await dispatch_when_due(wn, now, transid)
-        sent = await wn.message(transid)
-        # Nothing reached WhatsApp the first time: no duplicate is possible.
-        assert (sent["status"], sent["attempts"], sent["possiblyDuplicated"]) == (
-            "submitted",
-            2,
-            False,
-        )
-        assert sent["error"]["details"] == "gateway unreachable: ConnectTimeout"
+            sent = await wn.message(transid)
+            # Nothing reached WhatsApp the first time: no duplicate is possible.
+            assert (sent["status"], sent["attempts"], sent["possiblyDuplicated"]) == (
+                "submitted",
+                2,
+                False,
+            )
+            assert sent["error"]["details"] == "gateway unreachable: ConnectTimeout"
 
 
 @pytest.mark.parametrize(
@@ -151,24 +112,30 @@ async def test_5xx_and_timeouts_are_retried_a_bounded_number_of_times(
     db: Database, answer: httpx.Response, flagged: bool
 ) -> None:
     now = [T0]
-    async with running(db, clock=lambda: now[0], start_engine=False, dispatch_max_attempts=3) as wn:
-        app_id = await cloud_app(wn)
-        transid = await queue_text(wn, app_id)
-        with graph_mock() as graph:
+    with graph_mock() as (graph, transport):
+        async with running(
+            db,
+            clock=lambda: now[0],
+            start_engine=False,
+            dispatch_max_attempts=3,
+            cloud_transport=transport,
+        ) as wn:
+            app_id = await cloud_app(wn)
+            transid = await queue_text(wn, app_id)
             route = graph.post(GRAPH).mock(return_value=answer)
             due = []
             for _ in range(3):
                 await dispatch_when_due(wn, now, transid)
                 due.append((await wn.message(transid))["attempts"])
             assert route.call_count == 3
-        assert due == [1, 2, 3]
-        failed = await wn.message(transid)
-        assert (failed["status"], failed["attempts"]) == ("failed", 3)
-        assert failed["possiblyDuplicated"] is flagged
-        assert failed["error"]["title"]
-        # No fourth attempt: the message is done.
-        now[0] += 3600
-        assert await wn.ctx.engine.dispatcher.run_once() == 0
+            assert due == [1, 2, 3]
+            failed = await wn.message(transid)
+            assert (failed["status"], failed["attempts"]) == ("failed", 3)
+            assert failed["possiblyDuplicated"] is flagged
+            assert failed["error"]["title"]
+            # No fourth attempt: the message is done.
+            now[0] += 3600
+            assert await wn.ctx.engine.dispatcher.run_once() == 0
 
 
 async def test_a_sandbox_timeout_after_acceptance_shows_the_message_once(db: Database) -> None:

@@ -75,6 +75,9 @@ async def test_reply_inside_the_window_then_refused_a_day_later(db: Database) ->
             "/resources/v1/messaging", json=_answer(wn, event["waid"], "Booked!", f"{dr.url}/dr")
         )
         await wn.wait_status(reply.json()["response"][0]["transid"], "read")
+        # Its three DRs are in before the clock jumps: a jump of a day makes every lease of a
+        # DR still on its way run out, and the DR would be posted again.
+        await dr.wait_for(3)
 
         clock.offset = 25 * 3600
         late = await wn.client.post(

@@ -33,6 +33,11 @@ async def test_a_repeated_key_gets_the_first_answer_and_one_message(bench: Bench
     again = await send(bench, "transid-1")
     assert wamid(again) == wamid(first)
     assert again.json() == first.json()
+    # The receive log has the send once; the replay is logged apart, with its key.
+    log = (await bench.client.get("/log")).json()
+    assert [entry["wamid"] for entry in log] == [wamid(first)]
+    replays = (await bench.client.get("/log/replays")).json()
+    assert [(r["wamid"], r["idempotency_key"]) for r in replays] == [(wamid(first), "transid-1")]
     await bench.settle()
     inbox = await bench.inbox()
     assert [entry["id"] for entry in inbox] == [wamid(first)]

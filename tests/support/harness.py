@@ -109,13 +109,19 @@ async def running(
     *,
     clock: Callable[[], float] = time.time,
     start_engine: bool = True,
+    cloud_transport: httpx.AsyncBaseTransport | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Harness]:
-    """wanode with its engine loops running and the sandbox mounted, all in this event loop."""
+    """wanode with its engine loops running and the sandbox mounted, all in this event loop.
+    `cloud_transport` carries the requests of apps on the Cloud API (a mock of Graph)."""
     settings = fast_settings(db, **overrides)
     late = LateApp()
     api, ctx = build_service(
-        settings, db, webhook_transport=httpx.ASGITransport(app=late), clock=clock
+        settings,
+        db,
+        webhook_transport=httpx.ASGITransport(app=late),
+        cloud_transport=cloud_transport,
+        clock=clock,
     )
     late.target = api
     first = await ensure_defaults(db, gateway="sandbox")

@@ -104,11 +104,11 @@ async def test_unreachable_gateway_is_a_retryable_error() -> None:
         await gateway.aclose()
 
 
-@respx.mock(using="httpx")  # at the client, whatever its transport
-async def test_meta_errors_are_translated(respx_mock: respx.MockRouter) -> None:
+async def test_meta_errors_are_translated() -> None:
     base = "https://graph.example"
-    route = respx_mock.post(f"{base}/v23.0/{CREDS.phone_number_id}/messages")
-    gateway = CloudGateway(base)
+    graph = respx.MockRouter()
+    route = graph.post(f"{base}/v23.0/{CREDS.phone_number_id}/messages")
+    gateway = CloudGateway(base, transport=httpx.MockTransport(graph.async_handler))
     payload = render_payload(Text("hi"), "4915112345678")
     try:
         route.mock(
@@ -215,14 +215,12 @@ async def test_an_unreachable_gateway_raises_for_every_operation(operation: str)
         await gateway.aclose()
 
 
-@respx.mock(using="httpx")
-async def test_answers_the_sandbox_never_gives_are_gateway_errors(
-    respx_mock: respx.MockRouter,
-) -> None:
+async def test_answers_the_sandbox_never_gives_are_gateway_errors() -> None:
     base = "https://graph.example"
-    messages = respx_mock.post(f"{base}/v23.0/{CREDS.phone_number_id}/messages")
-    media = respx_mock.post(f"{base}/v23.0/{CREDS.phone_number_id}/media")
-    gateway = CloudGateway(base)
+    graph = respx.MockRouter()
+    messages = graph.post(f"{base}/v23.0/{CREDS.phone_number_id}/messages")
+    media = graph.post(f"{base}/v23.0/{CREDS.phone_number_id}/media")
+    gateway = CloudGateway(base, transport=httpx.MockTransport(graph.async_handler))
     try:
         messages.mock(return_value=httpx.Response(200, json={"success": False}))
         with pytest.raises(GatewayError, match="without success"):

@@ -125,7 +125,7 @@ def unresolved_error(outcome: Unresolved) -> ApiError:
 
 async def guard_url(ctx: Context, url: str | None, field: str) -> None:
     """Refuse a notify or subscriber URL that reaches a non-public address (see notify.guard)."""
-    if url is None or url.startswith("$("):
+    if url is None or url.startswith("$(") or ctx.public_urls.get(url):
         return
     try:
         await refuse_private(url, allow_private=ctx.settings.private_urls_allowed())
@@ -135,3 +135,4 @@ async def guard_url(ctx: Context, url: str | None, field: str) -> None:
             f"{field}: {exc}; private addresses are refused (WANODE_ALLOW_PRIVATE_URLS)",
             field=field,
         ) from exc
+    ctx.public_urls.put(url, True)

@@ -67,5 +67,9 @@ def create_app(ctx: Context, *, run_engine: bool = True) -> FastAPI:
         app.include_router(module.router)
     if ctx.sandbox is not None:
         app.mount("/sandbox", ctx.sandbox.app)
-    app.add_middleware(BodyLimit, max_bytes=ctx.settings.max_request_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=ctx.settings.max_request_bytes,
+        read_timeout=ctx.settings.request_body_timeout,
+    )
     return app

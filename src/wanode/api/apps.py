@@ -27,6 +27,7 @@ Category = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
 # New customers reachable with templates in a rolling 24 h: a number (Meta's tiers are 250,
 # 2000, 10000, 100000) or "unlimited"; null (the default) follows WANODE_MESSAGING_TIER.
 Tier = Annotated[int, Field(ge=1)] | Literal["unlimited"]
+InDoubt = Literal["resend", "fail"]
 
 
 def _valid_notify_url(value: str | None) -> str | None:
@@ -50,6 +51,9 @@ class AppSettings(BaseModel):
     # Template categories needing an opt-in outside the window; [] turns the check off.
     opt_in_categories: list[Category] | None = None
     messaging_tier: Tier | None = None
+    # A send a crash left unanswered: sent again and flagged possiblyDuplicated ("resend"), or
+    # failed with DR 7010 so that no customer ever gets it twice ("fail", at most once).
+    in_doubt: InDoubt | None = None
 
     _notify = field_validator("notify_url")(_valid_notify_url)
 
@@ -71,6 +75,7 @@ class AppIn(BaseModel):
     require_e164: bool = False
     opt_in_categories: list[Category] | None = None
     messaging_tier: Tier | None = None
+    in_doubt: InDoubt = "resend"
 
     _notify = field_validator("notify_url")(_valid_notify_url)
 
@@ -156,6 +161,8 @@ async def update_app(
         changes["messaging_tier"] = stored_tier(changes["messaging_tier"])
     if changes.get("name", "") is None or changes.get("require_e164", False) is None:
         raise ApiError(SYNC.INVALID_VALUE, "name and require_e164 cannot be null")
+    if "in_doubt" in changes and changes["in_doubt"] is None:
+        changes["in_doubt"] = "resend"
     async with ctx.db.begin() as conn:
         app = await app_queries.update_app(conn, app_id, **changes)
     if app is None:

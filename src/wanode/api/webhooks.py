@@ -26,7 +26,7 @@ async def verify(request: Request, ctx: Context = Depends(context)) -> PlainText
     token = params.get("hub.verify_token", "")
     async with ctx.db.begin() as conn:
         apps = await app_queries.list_apps(conn)
-    known = any(hmac.compare_digest(token, app["verify_token"]) for app in apps)
+    known = any(_same(token, app["verify_token"]) for app in apps)
     if params.get("hub.mode") == "subscribe" and token and known:
         return PlainTextResponse(params.get("hub.challenge", ""))
     return PlainTextResponse("verification failed", status_code=403)
@@ -55,14 +55,23 @@ async def receive(request: Request, ctx: Context = Depends(context)) -> JSONResp
         return JSONResponse({"error": "malformed webhook"}, status_code=400)
     by_number: dict[str, dict[str, Any]] = {app["phone_number_id"]: app for app in signed_by}
     async with ctx.db.begin() as conn:
-        stored = await ingest(conn, events, apps=by_number, now=ctx.engine.clock())
-    if stored:
-        ctx.engine.wake("status", "forward", "media", "templates", "flows")
-    return JSONResponse({"received": stored})
+        ingested = await ingest(conn, events, apps=by_number, now=ctx.engine.clock())
+    if ingested.loops:
+        # Only the loops given work: a status wakes the status loop alone.
+        ctx.engine.wake(*sorted(ingested.loops))
+    return JSONResponse({"received": ingested.stored})
 
 
 def _signed(raw: bytes, header: str, secret: str) -> bool:
     if not header.startswith("sha256="):
         return False
     expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(header[len("sha256=") :], expected)
+    return _same(header[len("sha256=") :], expected)
+
+
+def _same(given: str, expected: str) -> bool:
+    """A constant-time comparison that takes any text: `compare_digest` raises TypeError on a
+    non-ASCII str, and a query string or header may carry anything."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )

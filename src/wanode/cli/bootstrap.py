@@ -50,6 +50,7 @@ def open_database(settings: Settings) -> Database:
         settings.database_url,
         schema=settings.database_schema,
         pool_size=settings.database_pool_size,
+        sqlite_driver=settings.sqlite_driver,
     )
 
 
@@ -94,12 +95,17 @@ def build_service(
     *,
     worker: bool = True,
     webhook_transport: Any | None = None,
+    cloud_transport: Any | None = None,
     clock: Callable[[], float] = time.time,
 ) -> tuple[FastAPI, Context]:
     sandbox = (
         build_sandbox(settings, webhook_transport=webhook_transport) if settings.sandbox else None
     )
-    gateways = Gateways(settings, sandbox_app=sandbox.app if sandbox is not None else None)
+    gateways = Gateways(
+        settings,
+        sandbox_app=sandbox.app if sandbox is not None else None,
+        cloud_transport=cloud_transport,
+    )
     engine = Engine(db, settings, gateways, loops=worker, clock=clock)
     ctx = Context(settings=settings, db=db, engine=engine, sandbox=sandbox)
     return create_app(ctx), ctx

@@ -24,6 +24,7 @@ from wanode.cli import sandbox_cmds
 from wanode.cli import send as send_command
 from wanode.cli import templates as templates_command
 from wanode.cli.bootstrap import build_service, ensure_defaults, open_database, provision_all
+from wanode.cli.http_protocol import BoundedHttpToolsProtocol
 from wanode.cli.workers import WorkerPool, run_worker, worker_env
 from wanode.config import Settings
 from wanode.logs import configure
@@ -141,8 +142,19 @@ async def _serve(settings: Settings, *, worker: bool, workers: int = 0) -> None:
         out.print("API key (shown once, keep it):")
         out.print(first.new_key, soft_wrap=True)
     sys.stdout.flush()
+    # Every stage of a request is bounded in size and time: its headers by the protocol (uvicorn
+    # bounds neither), its body by the API's BodyLimit, idle connections by the keep-alive.
+    protocol = BoundedHttpToolsProtocol.with_limits(
+        max_header_bytes=settings.max_header_bytes, header_timeout=settings.header_timeout
+    )
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", lifespan="on"
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        http=protocol,
+        timeout_keep_alive=settings.keep_alive_timeout,
     )
     pool = WorkerPool(workers, worker_env(settings))
     # uvicorn stops on SIGTERM and SIGINT, then raises the signal again for the handler it

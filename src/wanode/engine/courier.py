@@ -1,16 +1,30 @@
-"""What the notifier and the forwarder share: claim a batch of an HTTP outbox, deliver each row."""
+"""What the notifier and the forwarder share: claim what an HTTP outbox has due, and deliver it
+without waiting for it.
+
+A pass claims due rows and starts a task per delivery (`InFlight`); it does not wait for them,
+so a receiver that hangs holds back only its own deliveries. Each key (a notify URL, a
+subscription) has at most `per_key` deliveries on their way: while it has that many, claims
+skip its rows, and the rest of the outbox moves on.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Hashable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.config import Settings
+from wanode.engine.in_flight import InFlight
 from wanode.notify.client import NotifyClient
 from wanode.store import Database
+
+# Deliveries on their way to one key at once, and in all.
+PER_KEY = 64
+IN_FLIGHT = 2000
+
+Delivery = tuple[Hashable, Coroutine[Any, Any, None]]
 
 
 class Courier(ABC):
@@ -22,33 +36,64 @@ class Courier(ABC):
         *,
         clock: Callable[[], float],
         batch: int = 200,
+        wake: Callable[[], None] | None = None,
     ) -> None:
+        """`wake` is called when deliveries end after a pass had to leave work behind."""
         self._db = db
         self._client = client
         self._settings = settings
         self._clock = clock
         self._batch = batch
+        self._in_flight = InFlight(IN_FLIGHT, per_key=PER_KEY, wake=wake, name=type(self).__name__)
 
-    async def run_once(self) -> int:
-        """Deliver what is due now; returns how many rows were tried."""
+    async def pump(self) -> int:
+        """Claim what is due now and start delivering it; returns how many rows were claimed.
+        The engine's loop calls this."""
+        limit = self._in_flight.room(self._batch)
+        if limit <= 0:
+            return 0
         now = self._clock()
         async with self._db.begin() as conn:
             batch = await self._claim(
                 conn,
                 at=now,
-                # A lease longer than one attempt, so a slow receiver is not called twice.
-                lease_seconds=self._settings.notify_timeout * 2 + 5,
-                limit=self._batch,
+                lease_seconds=self._lease_seconds(),
+                limit=limit,
+                skip=self._in_flight.full_keys(),
             )
-        if batch:
-            await self._deliver_all(batch)
+        if not batch:
+            # What is due may wait behind a delivery on its way (the next row of its thread).
+            self._in_flight.found_nothing()
+        for key, delivery in self._deliveries(batch):
+            self._in_flight.start(delivery, key=key)
         return len(batch)
+
+    async def run_once(self) -> int:
+        """`pump`, then wait until what it claimed is delivered and recorded."""
+        claimed = await self.pump()
+        await self.drain()
+        return claimed
+
+    async def drain(self) -> None:
+        """Wait for the deliveries on their way."""
+        await self._in_flight.drain()
+
+    def _lease_seconds(self) -> float:
+        # A lease longer than one attempt, so a slow receiver is not called twice.
+        return self._settings.notify_timeout * 2 + 5
 
     @abstractmethod
     async def _claim(
-        self, conn: AsyncConnection, *, at: float, lease_seconds: float, limit: int
-    ) -> list[dict[str, Any]]: ...
+        self,
+        conn: AsyncConnection,
+        *,
+        at: float,
+        lease_seconds: float,
+        limit: int,
+        skip: Sequence[Hashable],
+    ) -> list[dict[str, Any]]:
+        """Lease up to `limit` due rows, none of the keys in `skip`."""
 
     @abstractmethod
-    async def _deliver_all(self, batch: list[dict[str, Any]]) -> None:
-        """Deliver a claimed batch and record each row's outcome."""
+    def _deliveries(self, batch: list[dict[str, Any]]) -> Iterable[Delivery]:
+        """The deliveries of a claimed batch, each with its key; each records its outcome."""

@@ -1,22 +1,34 @@
-"""The dispatcher: claims queued messages, sends them, records the outcome, retries."""
+"""The dispatcher: claims queued messages, sends them, records the outcome, retries.
+
+Each claimed message is sent by a task of its own, and its answer is recorded as soon as it
+returns, many answers to a transaction (`GroupCommit`): nothing waits for the rest of its
+batch, neither to be sent nor to be recorded, so a slow gateway call holds back only itself,
+and a crash finds at most the sends of the last few milliseconds unrecorded. Those are "in
+doubt" when claimed again (`store.messages.claim`): the app says whether they are sent again,
+flagged possibly duplicated, or failed (at most once).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.codes import webex as codes
 from wanode.config import Settings
 from wanode.engine.gateways import Gateways, credentials
+from wanode.engine.group_commit import GroupCommit
+from wanode.engine.in_flight import InFlight
 from wanode.engine.pacing_status import tier_of
 from wanode.engine.policies import contact_state, send_verdict
 from wanode.engine.reports import Failure, Recording, record, record_many
-from wanode.gateway import Accepted, GatewayError, Rejected
+from wanode.gateway import Accepted, GatewayError, Rejected, SendResult
 from wanode.pacing import Bucket, Limiter, Rate, number_key, pair_key
 from wanode.pacing.tier import counts_toward_tier
 from wanode.policy import Verdict
@@ -40,9 +52,24 @@ PAIR_BACKOFF_MAX_EXPONENT = 4
 # back to the outbox; longer ones hold the message (rescheduled, not counted as an attempt).
 SLEEP_AT_MOST = 0.5
 # A send woken this long after its reserved slot takes a new one instead (`_paced`); after
-# RESERVATIONS slots missed so, the message is held for a moment.
+# RESERVATIONS slots missed so, the message is held for a moment. Each new slot is the number's
+# only: the pair's, taken with the first, stays this send's, but a hold gives it up (the pair's
+# bucket is small: 45, then one per 6 s), so a busy loop takes many tries before it holds.
 LATE_AT_MOST = 0.02
-RESERVATIONS = 3
+RESERVATIONS = 20
+# Claimed messages on their way at once, as batches: a pass claims only what fits.
+IN_FLIGHT_BATCHES = 4
+
+IN_DOUBT = Counter(
+    "wanode_sends_in_doubt",
+    "Sends found unanswered after a crash: resent (flagged possibly duplicated where the "
+    "gateway would not know the repeat) or failed (apps with in_doubt=fail).",
+    ["action"],
+)
+IN_DOUBT_DETAILS = (
+    "in doubt: the gateway may have accepted this message before wanode stopped; "
+    "not sent again (the app's in_doubt setting is 'fail')"
+)
 
 
 class Dispatcher:
@@ -55,7 +82,11 @@ class Dispatcher:
         clock: Callable[[], float],
         preflight: Preflight | None = None,
         limiter: Limiter | None = None,
+        wake: Callable[[], None] | None = None,
+        recorded: Callable[[], None] | None = None,
     ) -> None:
+        """`wake` is called when a pass left messages behind for lack of room and room has
+        freed up; `recorded`, when a send's outcome was recorded (its DR is queued)."""
         self._db = db
         self._gateways = gateways
         self._settings = settings
@@ -63,7 +94,19 @@ class Dispatcher:
         # Built on first use: an engine whose apps all skip the preflight never opens a client.
         self._preflight = preflight
         self._apps: dict[str, dict[str, Any]] = {}
-        self._limit = asyncio.Semaphore(settings.dispatch_concurrency)
+        # Sends at once per app (per business number): a number whose calls hang holds only
+        # its own messages.
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._recorded = recorded
+        self._writes: GroupCommit[Recording | _Hold] = GroupCommit(
+            db, self._write, name="wanode-dispatch-writer"
+        )
+        self._starts: GroupCommit[_Start] = GroupCommit(
+            db, self._write_starts, name="wanode-dispatch-starts"
+        )
+        self._in_flight = InFlight(
+            settings.dispatch_batch * IN_FLIGHT_BATCHES, wake=wake, name="wanode-send"
+        )
         # None: pacing is off, WhatsApp's own limits are the only ones.
         self._limiter = limiter if settings.pacing else None
         # A burst of 2 lets two sends share an instant (one clock tick); a 1-second window
@@ -71,36 +114,31 @@ class Dispatcher:
         self._number_rate = Rate.per_second(settings.pacing_number_mps, burst=NUMBER_BURST)
         self._pair_rate = Rate(settings.pacing_pair_interval, settings.pacing_pair_burst)
 
-    async def run_once(self) -> int:
-        """Claim one batch and send it; returns how many messages were handled."""
+    async def pump(self) -> int:
+        """Claim a batch and start sending it; returns how many messages were claimed. The
+        engine's loop calls this: it does not wait for the sends."""
+        limit = self._in_flight.room(self._settings.dispatch_batch)
+        if limit <= 0:
+            return 0
         now = self._clock()
         async with self._db.begin() as conn:
             batch = await outbox.claim(
-                conn,
-                at=now,
-                lease_seconds=self._settings.dispatch_lease_seconds,
-                limit=self._settings.dispatch_batch,
+                conn, at=now, lease_seconds=self._settings.dispatch_lease_seconds, limit=limit
             )
             contacts = await contact_queries.policy_states(conn, [m["wa_id"] for m in batch])
-        if batch:
-            outcome = _Batch()
-            await asyncio.gather(
-                *(
-                    self._dispatch(message, contacts.get(message["wa_id"]), outcome)
-                    for message in batch
-                )
-            )
-            # One transaction for the batch's accepted sends and pacing holds, not one each: a
-            # send that is not recorded yet is retried after its lease with the same
-            # idempotency key.
-            if outcome.accepted or outcome.held:
-                async with self._db.begin() as conn:
-                    if outcome.accepted:
-                        await record_many(
-                            conn, outcome.accepted, now=self._clock(), source="gateway"
-                        )
-                    await outbox.hold_many(conn, outcome.held, reason="pacing")
+        for message in batch:
+            self._in_flight.start(self._dispatch(message, contacts.get(message["wa_id"])))
         return len(batch)
+
+    async def run_once(self) -> int:
+        """`pump`, then wait until every message it claimed is sent and recorded."""
+        claimed = await self.pump()
+        await self.drain()
+        return claimed
+
+    async def drain(self) -> None:
+        """Wait for the sends on their way."""
+        await self._in_flight.drain()
 
     def forget_app(self, app_id: str) -> None:
         self._apps.pop(app_id, None)
@@ -134,25 +172,18 @@ class Dispatcher:
                 self._apps[app_id] = app
         return app
 
-    async def _dispatch(
-        self,
-        message: dict[str, Any],
-        contact: dict[str, Any] | None,
-        outcome: _Batch,
-    ) -> None:
-        async with self._limit:
-            try:
-                await self._send(message, contact, outcome)
-            except Exception:
-                # The lease expires and another pass retries; nothing accepted is dropped.
-                log.exception("dispatch_crashed", transid=message["transid"])
+    async def _dispatch(self, message: dict[str, Any], contact: dict[str, Any] | None) -> None:
+        try:
+            await self._send(message, contact)
+        except Exception:
+            # The lease expires and another pass retries it, in doubt; nothing accepted is
+            # dropped.
+            log.exception("dispatch_crashed", transid=message["transid"])
+            return
+        if self._recorded is not None:
+            self._recorded()
 
-    async def _send(
-        self,
-        message: dict[str, Any],
-        contact: dict[str, Any] | None,
-        outcome: _Batch,
-    ) -> None:
+    async def _send(self, message: dict[str, Any], contact: dict[str, Any] | None) -> None:
         app = await self._app(message["app_id"])
         if app is None:
             await self._fail(
@@ -164,6 +195,8 @@ class Dispatcher:
                     f"app {message['app_id']} no longer exists",
                 ),
             )
+            return
+        if message["in_doubt"] and not await self._resend_in_doubt(message, app):
             return
         verdict = self._policies(message, contact, app)
         if not verdict.allowed:
@@ -197,29 +230,23 @@ class Dispatcher:
                 return
         if not await self._within_tier(message, contact, app):
             return
-        if not await self._paced(message, app, outcome):
+        result = await self._attempt(message, app)
+        if result is None:
             return
-        try:
-            gateway = self._gateways.for_app(app)
-            # The transid, the same on every attempt: a gateway that honours the key (the
-            # sandbox) answers a repeated one with the first answer instead of sending again.
-            result = await gateway.send(
-                credentials(app), message["payload"], idempotency_key=message["transid"]
-            )
-        except GatewayError as exc:
+        if isinstance(result, GatewayError):
             await self._retry_or_fail(
                 message,
                 None,
-                type(exc).__name__,
-                str(exc),
-                possibly_duplicated=exc.ambiguous and not _honours_idempotency(app),
+                type(result).__name__,
+                str(result),
+                possibly_duplicated=result.ambiguous and not _honours_idempotency(app),
             )
             return
-        except LookupError as exc:
-            await self._retry_or_fail(message, None, type(exc).__name__, str(exc))
+        if isinstance(result, LookupError):
+            await self._retry_or_fail(message, None, type(result).__name__, str(result))
             return
         if isinstance(result, Accepted):
-            outcome.accepted.append(
+            await self._writes.add(
                 Recording(message, lifecycle.SUBMITTED, self._clock(), wamid=result.wamid)
             )
             log.debug("message_submitted", transid=message["transid"], wamid=result.wamid)
@@ -243,6 +270,39 @@ class Dispatcher:
             await self._retry_or_fail(message, result.code, result.title, result.details)
         else:
             await self._fail(message, Failure.from_meta(result.code, result.title, result.details))
+
+    async def _attempt(
+        self, message: dict[str, Any], app: dict[str, Any]
+    ) -> SendResult | GatewayError | LookupError | None:
+        """Begin the send, wait for its pacing slot and send; None when pacing held the
+        message or its claim was lost. Holds one of the app's sending slots throughout, and
+        only then: what is recorded after the answer does not keep the next send waiting."""
+        slots = self._slots.get(app["id"])
+        if slots is None:
+            slots = self._slots[app["id"]] = asyncio.Semaphore(self._settings.dispatch_concurrency)
+        async with slots:
+            # Durable before the request can leave: a crash from here on leaves the message
+            # in doubt (`store.messages.claim`). Written before pacing's wait, which sends on
+            # time.
+            start = _Start(message["transid"], message["lease_until"])
+            await self._starts.add(start)
+            if not start.held:
+                # The lease ran out while the send waited its turn, and another claim took
+                # the message: that claim's sender sends it.
+                log.warning("claim_lost", transid=message["transid"])
+                return None
+            if not await self._paced(message, app):
+                return None
+            try:
+                gateway = self._gateways.for_app(app)
+                # The transid, the same on every attempt: a gateway that honours the key (the
+                # sandbox) answers a repeated one with the first answer instead of sending
+                # again.
+                return await gateway.send(
+                    credentials(app), message["payload"], idempotency_key=message["transid"]
+                )
+            except (GatewayError, LookupError) as exc:
+                return exc
 
     def _buckets(self, message: dict[str, Any], app: dict[str, Any]) -> list[Bucket]:
         number = app["phone_number_id"]
@@ -285,9 +345,10 @@ class Dispatcher:
         )
         return False
 
-    async def _paced(self, message: dict[str, Any], app: dict[str, Any], outcome: _Batch) -> bool:
+    async def _paced(self, message: dict[str, Any], app: dict[str, Any]) -> bool:
         """Reserve a slot in the number's and the pair's buckets and wait for it, or hold the
-        message (in `outcome.held`) when the slot is further off than `SLEEP_AT_MOST`.
+        message (recorded with the next group commit) when the slot is further off than
+        `SLEEP_AT_MOST`.
 
         A reservation, not a check after the sleep: the next send gets the slot after this
         one, so the tasks of a batch take the number's slots in turn. A task the event loop
@@ -311,9 +372,49 @@ class Dispatcher:
             buckets = buckets[:1]
         else:
             wait = LATE_AT_MOST
-        outcome.held.append((message["transid"], self._clock() + wait))
+        await self._writes.add(_Hold(message["transid"], self._clock() + wait))
         log.debug("message_held", transid=message["transid"], wait=round(wait, 3))
         return False
+
+    async def _write(self, conn: AsyncConnection, items: list[Recording | _Hold]) -> None:
+        """Record accepted sends and pacing holds, as many as have come in."""
+        accepted = [item for item in items if isinstance(item, Recording)]
+        if accepted:
+            await record_many(conn, accepted, now=self._clock(), source="gateway")
+        await outbox.hold_many(
+            conn,
+            [(item.transid, item.until) for item in items if isinstance(item, _Hold)],
+            reason="pacing",
+        )
+
+    async def _write_starts(self, conn: AsyncConnection, starts: list[_Start]) -> None:
+        held = await outbox.mark_sending(
+            conn,
+            [(start.transid, start.lease_until) for start in starts],
+            at=self._clock(),
+            lease_seconds=self._settings.dispatch_lease_seconds,
+        )
+        for start in starts:
+            start.held = start.transid in held
+
+    async def _resend_in_doubt(self, message: dict[str, Any], app: dict[str, Any]) -> bool:
+        """A send a crash left unanswered: True to send it again (flagged possibly duplicated
+        where the gateway would not recognise the repeat), False when it was failed because
+        its app wants at most once."""
+        if app.get("in_doubt") == "fail":
+            IN_DOUBT.labels("failed").inc()
+            log.warning("message_in_doubt", transid=message["transid"], action="failed")
+            await self._fail(
+                message, Failure(codes.DR_CODES["7010"], None, "In doubt", IN_DOUBT_DETAILS)
+            )
+            return False
+        IN_DOUBT.labels("resent").inc()
+        log.warning("message_in_doubt", transid=message["transid"], action="resent")
+        if not _honours_idempotency(app) and not message["possibly_duplicated"]:
+            async with self._db.begin() as conn:
+                await outbox.flag_possibly_duplicated(conn, message["transid"])
+            message["possibly_duplicated"] = True
+        return True
 
     async def _pair_limited(
         self, message: dict[str, Any], app: dict[str, Any], result: Rejected
@@ -424,12 +525,21 @@ class Dispatcher:
 
 
 @dataclass
-class _Batch:
-    """What a claimed batch's sends left to record together: accepted sends, and messages
-    held by pacing ((transid, next attempt) each)."""
+class _Start:
+    """A send about to begin under the claim that leased its message until `lease_until`;
+    `held` says, once written, whether that claim still holds it."""
 
-    accepted: list[Recording] = field(default_factory=list)
-    held: list[tuple[str, float]] = field(default_factory=list)
+    transid: str
+    lease_until: float
+    held: bool = False
+
+
+@dataclass(frozen=True)
+class _Hold:
+    """A message pacing holds until `until` (no attempt counted)."""
+
+    transid: str
+    until: float
 
 
 def _honours_idempotency(app: dict[str, Any]) -> bool:

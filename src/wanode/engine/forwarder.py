@@ -7,14 +7,14 @@ retry, give up) is the notify client's `classify`, the same as for delivery repo
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.engine.courier import Courier
+from wanode.engine.courier import Courier, Delivery
 from wanode.notify.client import Attempt, Outcome
 from wanode.notify.signing import SIGNATURE_HEADER, signature
 from wanode.store import subscriptions as outbox
@@ -25,15 +25,28 @@ EVENT_HEADER = "X-Wanode-Event"
 
 
 class Forwarder(Courier):
-    """Delivers at most one event per thread at a time (see store/subscriptions.py)."""
+    """Delivers at most one event per thread at a time (see store/subscriptions.py), keyed by
+    subscription: a subscriber that hangs holds back only its own events (see `Courier`)."""
 
     async def _claim(
-        self, conn: AsyncConnection, *, at: float, lease_seconds: float, limit: int
+        self,
+        conn: AsyncConnection,
+        *,
+        at: float,
+        lease_seconds: float,
+        limit: int,
+        skip: Sequence[Hashable],
     ) -> list[dict[str, Any]]:
-        return await outbox.claim(conn, at=at, lease_seconds=lease_seconds, limit=limit)
+        return await outbox.claim(
+            conn,
+            at=at,
+            lease_seconds=lease_seconds,
+            limit=limit,
+            skip_subscriptions=[str(key) for key in skip],
+        )
 
-    async def _deliver_all(self, batch: list[dict[str, Any]]) -> None:
-        await asyncio.gather(*(self._deliver(row) for row in batch))
+    def _deliveries(self, batch: list[dict[str, Any]]) -> Iterable[Delivery]:
+        return [(row["subscription_id"], self._deliver(row)) for row in batch]
 
     async def _deliver(self, row: dict[str, Any]) -> None:
         if row["secret"] is None:

@@ -11,11 +11,22 @@ from wanode.gateway import CloudGateway, Credentials, Gateway
 
 
 class Gateways:
-    """Builds and caches one gateway per (kind, base URL, API version)."""
+    """Builds and caches one gateway per (kind, base URL, API version).
 
-    def __init__(self, settings: Settings, *, sandbox_app: Any | None = None) -> None:
+    `cloud_transport`, when given, carries every request to a Graph API (an httpx transport:
+    a mock of Graph in tests); by default they go over the network.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sandbox_app: Any | None = None,
+        cloud_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._settings = settings
         self._sandbox_app = sandbox_app
+        self._cloud_transport = cloud_transport
         self._cache: dict[tuple[str, str, str], Gateway] = {}
 
     def for_app(self, app: dict[str, Any]) -> Gateway:
@@ -47,6 +58,7 @@ class Gateways:
                     base_url or self._settings.graph_base_url,
                     version,
                     timeout=self._settings.gateway_timeout,
+                    transport=self._cloud_transport,
                 )
             self._cache[key] = gateway
         return gateway

@@ -4,6 +4,7 @@ and, as events, to the subscribers' outbox, template status updates to the templ
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -21,16 +22,26 @@ from wanode.store import subscriptions
 log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True)
+class Ingested:
+    """What a webhook left: how many of its events were stored, and the engine loops that now
+    have work (wake those only: a webhook is mostly one status, for the status loop alone)."""
+
+    stored: int
+    loops: frozenset[str]
+
+
 async def ingest(
     conn: AsyncConnection, events: Iterable[Event], *, apps: dict[str, dict[str, Any]], now: float
-) -> int:
-    """Store every event addressed to one of `apps` (keyed by phone_number_id); returns the count.
+) -> Ingested:
+    """Store every event addressed to one of `apps` (keyed by phone_number_id).
 
     Duplicates (WhatsApp retries webhooks) are ignored by the stores' unique keys. A new
     inbound message is queued for its subscribers in the caller's transaction, so it is
     forwarded if and only if it is stored, and once.
     """
     stored = 0
+    loops: set[str] = set()
     statuses: list[dict[str, Any]] = []
     for event in events:
         if isinstance(event, StatusUpdate) and event.phone_number_id in apps:
@@ -59,28 +70,33 @@ async def ingest(
                 identity_key_hash=event.identity_key_hash,
                 inbound_at=occurred,
             )
-            if event.media is not None:
-                # Downloaded later by the media fetcher; served at /v1/media/{id}.
-                await media_queries.record(
-                    conn,
-                    media_id=event.media.id,
-                    wamid=event.wamid,
-                    app_id=app_id,
-                    mime_type=event.media.mime_type,
-                    sha256=event.media.sha256,
-                    at=now,
-                )
+            # Downloaded later by the media fetcher; served at /v1/media/{id}. A repeated
+            # webhook records nothing new and gives the fetcher nothing to do.
+            if event.media is not None and await media_queries.record(
+                conn,
+                media_id=event.media.id,
+                wamid=event.wamid,
+                app_id=app_id,
+                mime_type=event.media.mime_type,
+                sha256=event.media.sha256,
+                at=now,
+            ):
+                loops.add("media")
             if new:
-                await _forward(conn, event, app_id=app_id, now=now)
+                loops.update(await _forward(conn, event, app_id=app_id, now=now))
             stored += 1
         elif isinstance(event, TemplateStatusUpdate) and (owner := _waba_app(apps, event)):
             if await apply_status(conn, event, app=owner, now=now):
+                # The template loop fetches the definition of a template first heard of here.
+                loops.add("templates")
                 stored += 1
         else:
             log.info("webhook_event_ignored", kind=type(event).__name__)
-    # One statement for all of the webhook's statuses (Meta batches up to 1,000 in one POST).
-    await inbox.store_many(conn, statuses)
-    return stored
+    if statuses:
+        # One statement for all of the webhook's statuses (Meta batches up to 1,000 in a POST).
+        await inbox.store_many(conn, statuses)
+        loops.add("status")
+    return Ingested(stored, frozenset(loops))
 
 
 def _status_row(event: StatusUpdate, now: float) -> dict[str, Any]:
@@ -108,13 +124,14 @@ def _waba_app(
 
 async def _forward(
     conn: AsyncConnection, message: InboundMessage, *, app_id: str, now: float
-) -> None:
-    """To the subscribers' outbox, and to the flow inbox (Receive nodes and Start triggers)."""
+) -> set[str]:
+    """To the flow inbox (Receive nodes and Start triggers), and to the subscribers' outbox if
+    any subscriber wants it; returns the loops that now have work."""
     body = inbound_event(message, app_id=app_id)
     await flow_store.add_event(
         conn, app_id=app_id, wa_id=message.from_wa_id, wamid=message.wamid, event=body, now=now
     )
-    await subscriptions.enqueue_event(
+    queued = await subscriptions.enqueue_event(
         conn,
         app_id=app_id,
         wa_id=message.from_wa_id,
@@ -123,3 +140,4 @@ async def _forward(
         body=body,
         at=now,
     )
+    return {"flows", "forward"} if queued else {"flows"}

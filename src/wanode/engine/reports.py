@@ -143,5 +143,6 @@ def _report(r: Recording) -> tuple[str, dict[str, Any]] | None:
         correlationid=message.get("correlationid"),
         callback_data=message.get("callback_data"),
         occurred_at=datetime.fromtimestamp(r.at, UTC),
+        possibly_duplicated=bool(message.get("possibly_duplicated")),
     )
     return url, body

@@ -25,7 +25,9 @@ from wanode.store import Database
 
 log = structlog.get_logger(__name__)
 
-_MOVES_MESSAGES = frozenset({"dispatch", "status"})
+# Loops whose passes move messages' statuses (the dispatcher, whose sends end after its pass,
+# says so itself: `Dispatcher(recorded=...)`).
+_MOVES_MESSAGES = frozenset({"status"})
 
 
 class Engine:
@@ -58,10 +60,23 @@ class Engine:
             timeout=settings.notify_timeout, allow_private=settings.private_urls_allowed()
         )
         self.limiter = build_limiter(settings.redis_url) if settings.pacing else None
-        self.dispatcher = Dispatcher(db, gateways, settings, clock=clock, limiter=self.limiter)
+        self.dispatcher = Dispatcher(
+            db,
+            gateways,
+            settings,
+            clock=clock,
+            limiter=self.limiter,
+            wake=lambda: self._woken(("dispatch",)),
+            # A send's outcome is recorded: its DR is queued, and a flow run may wait for it.
+            recorded=lambda: self._woken(("notify", "flows")),
+        )
         self.processor = StatusProcessor(db, settings, clock=clock)
-        self.notifier = Notifier(db, self.notify_client, settings, clock=clock)
-        self.forwarder = Forwarder(db, self.notify_client, settings, clock=clock)
+        self.notifier = Notifier(
+            db, self.notify_client, settings, clock=clock, wake=lambda: self._woken(("notify",))
+        )
+        self.forwarder = Forwarder(
+            db, self.notify_client, settings, clock=clock, wake=lambda: self._woken(("forward",))
+        )
         self.media_fetcher = MediaFetcher(db, gateways, settings, clock=clock)
         self.templates = TemplateSync(db, gateways, settings, clock=clock)
         self.flows = FlowRunner(db, settings, clock=clock, wake=self.wake)
@@ -94,9 +109,10 @@ class Engine:
             return
         loops: dict[str, Callable[[], Awaitable[int]]] = {
             "status": self.processor.run_once,
-            "notify": self.notifier.run_once,
-            "forward": self.forwarder.run_once,
-            "dispatch": self.dispatcher.run_once,
+            # Couriers claim and start deliveries; a pass does not wait for slow receivers.
+            "notify": self.notifier.pump,
+            "forward": self.forwarder.pump,
+            "dispatch": self.dispatcher.pump,
             "media": self.media_fetcher.run_once,
             "templates": self.templates.run_once,
             "flows": self.flows.run_once,
@@ -130,6 +146,15 @@ class Engine:
             self._listener = None
         if self._wakeups is not None:
             await self._wakeups.aclose()
+        # Deliveries still on their way get what is left of the grace; the leases of those
+        # cut short run out and a later pass sends them again.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(
+                    self.dispatcher.drain(), self.notifier.drain(), self.forwarder.drain()
+                ),
+                timeout=grace,
+            )
         await self.notify_client.aclose()
         await self.gateways.aclose()
         await self.dispatcher.aclose()
@@ -156,6 +181,9 @@ class Engine:
     async def _loop(self, name: str, step: Callable[[], Awaitable[int]]) -> None:
         wake = self._wake[name]
         while not self._stopping.is_set():
+            # Cleared before the pass, not after: work queued while the pass runs may come too
+            # late for its claim, and its wake-up then brings the next pass at once.
+            wake.clear()
             try:
                 done = await step()
             except asyncio.CancelledError:
@@ -170,6 +198,5 @@ class Engine:
                 self._woken(("notify", "flows"))
             if done or self._stopping.is_set():
                 continue
-            wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=self.settings.poll_interval)

@@ -6,14 +6,13 @@ into a `Submission` and call `submit`; what they answer is built from the rows i
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wanode.engine.group_commit import GroupCommit
 from wanode.messages import OutboundMessage, TemplateMessage, render_payload
 from wanode.store import Database
 from wanode.store import apps as app_queries
@@ -82,8 +81,9 @@ class Submitter:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._pending: list[tuple[list[dict[str, Any]], float, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writes: GroupCommit[tuple[list[dict[str, Any]], float]] = GroupCommit(
+            db, outbox.enqueue_all, name="wanode-submit-writer"
+        )
 
     async def submit(
         self, submission: Submission, *, now: float, app: dict[str, Any] | None = None
@@ -96,53 +96,10 @@ class Submitter:
             resolved = {}
         outcomes, rows = _rows(submission, app, resolved)
         if rows:
-            done = asyncio.get_running_loop().create_future()
-            self._pending.append((rows, now, done))
-            if self._writer is None:
-                # A fresh context: the writer must take its own database turn (store/db.py),
-                # whatever the request that started it holds.
-                self._writer = asyncio.create_task(
-                    self._write(), name="wanode-submit-writer", context=contextvars.Context()
-                )
-            # Shielded: a request cancelled while waiting leaves its rows to be written (and
-            # dispatched) all the same, like one cancelled after its commit.
-            await asyncio.shield(done)
+            # A request cancelled while waiting leaves its rows to be written (and dispatched)
+            # all the same, like one cancelled after its commit.
+            await self._writes.add((rows, now))
         return outcomes
-
-    async def _write(self) -> None:
-        """Write what is pending, batch after batch, until nothing is."""
-        batch: list[tuple[list[dict[str, Any]], float, asyncio.Future[None]]] = []
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                try:
-                    async with self._db.begin() as conn:
-                        await outbox.enqueue_all(conn, [(rows, at) for rows, at, _ in batch])
-                except Exception:
-                    # One request's rows may be the cause: each is tried on its own.
-                    await self._write_one_by_one(batch)
-                else:
-                    for _rows, _at, done in batch:
-                        done.set_result(None)
-        finally:
-            # Cancelled (the process is stopping): no request waits forever for an answer.
-            stranded, self._pending = [*batch, *self._pending], []
-            for _rows, _at, done in stranded:
-                if not done.done():
-                    done.set_exception(RuntimeError("the submission writer stopped"))
-            self._writer = None
-
-    async def _write_one_by_one(
-        self, batch: list[tuple[list[dict[str, Any]], float, asyncio.Future[None]]]
-    ) -> None:
-        for rows, at, done in batch:
-            try:
-                async with self._db.begin() as conn:
-                    await outbox.enqueue(conn, rows, at)
-            except Exception as exc:
-                done.set_exception(exc)
-            else:
-                done.set_result(None)
 
 
 def _needs_lookups(submission: Submission, app: dict[str, Any] | None) -> bool:

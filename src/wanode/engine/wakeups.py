@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Callable, Iterable
 
 import redis.asyncio as aioredis
@@ -20,6 +21,9 @@ log = structlog.get_logger(__name__)
 
 CHANNEL = "wanode:wake"
 _RECONNECT_DELAY = 1.0
+# A publication ends with its sender's id, marked so that no loop is ever named by it (older
+# listeners look it up as a loop name and find none).
+_SENDER = "@"
 
 
 class Wakeups:
@@ -30,6 +34,9 @@ class Wakeups:
         self._channel = channel
         self._pending: set[str] = set()
         self._flushing: asyncio.Task[None] | None = None
+        # This process's own publications come back to its listener: its loops were woken when
+        # it published, and waking them again would cost each one more pass.
+        self._sender = _SENDER + uuid.uuid4().hex
 
     @classmethod
     def from_url(cls, url: str, *, channel: str = CHANNEL) -> Wakeups:
@@ -49,8 +56,11 @@ class Wakeups:
             try:
                 await pubsub.subscribe(self._channel)
                 async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        woken(bytes(message["data"]).decode().split(","))
+                    if message.get("type") != "message":
+                        continue
+                    names = bytes(message["data"]).decode().split(",")
+                    if self._sender not in names:
+                        woken([name for name in names if not name.startswith(_SENDER)])
             except (RedisError, OSError) as exc:
                 log.warning("wakeups_listen_failed", error=type(exc).__name__)
             finally:
@@ -68,7 +78,7 @@ class Wakeups:
         while self._pending:
             names, self._pending = self._pending, set()
             try:
-                await self._client.publish(self._channel, ",".join(sorted(names)))
+                await self._client.publish(self._channel, ",".join([*sorted(names), self._sender]))
             except (RedisError, OSError) as exc:
                 # The listeners poll anyway; the next publication tries again.
                 log.warning("wakeups_publish_failed", error=type(exc).__name__)

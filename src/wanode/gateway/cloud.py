@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import orjson
 
 from wanode.codes import META_CODES, meta_code
 from wanode.gateway.base import (
@@ -21,7 +22,7 @@ from wanode.gateway.base import (
     SendResult,
     TemplateRejected,
 )
-from wanode.transport import PooledTransport
+from wanode.transport import HttpxPoster, LeanClient, PooledTransport, Poster
 
 # What a template read asks Graph for. Meta also has `quality_score`; the sandbox refuses it
 # as an unknown field, so it is left out until the sandbox knows it.
@@ -31,15 +32,19 @@ TEMPLATE_FIELDS = "id,name,language,status,category,parameter_format,components,
 MAX_TEMPLATE_PAGES = 250
 # Names a send across attempts; the sandbox honours it, Graph ignores it.
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-# Sends in flight at once, and connections kept open.
-CONNECTIONS = 16
+# Sends in flight at once, and connections kept open, per gateway origin: Graph serves every
+# number from one host, and the dispatcher sends up to WANODE_DISPATCH_CONCURRENCY per number.
+CONNECTIONS = 64
+USER_AGENT = "wanode/0.1"
 
 
 class CloudGateway:
     """Sends Cloud API payloads and media over HTTP.
 
     `transport` lets the same adapter talk to an in-process ASGI app (the sandbox); the client
-    policy (auth, paths, error translation) stays here, the I/O stays in the transport.
+    policy (auth, paths, error translation) stays here, the I/O stays in the transport. Without
+    one, sends take the lean path (`wanode.transport.LeanClient`) and the cold calls
+    (templates, media, QR codes) an httpx client.
     """
 
     def __init__(
@@ -53,20 +58,35 @@ class CloudGateway:
     ) -> None:
         self.api_version = api_version
         self.template_page_size = template_page_size
+        self._base_url = base_url.rstrip("/")
         self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
+            base_url=self._base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             transport=transport or PooledTransport(CONNECTIONS),
+        )
+        self._poster: Poster = (
+            HttpxPoster(self._client)
+            if transport is not None
+            else LeanClient(
+                timeout=timeout,
+                connect_timeout=min(timeout, 5.0),
+                per_origin=CONNECTIONS,
+                headers={"User-Agent": USER_AGENT},
+            )
         )
 
     async def send(
         self, creds: Credentials, payload: dict[str, Any], *, idempotency_key: str | None = None
     ) -> SendResult:
-        headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else None
-        response = await self._post(creds, "messages", json=payload, headers=headers)
-        body = _body(response)
-        if response.status_code != 200 or not isinstance(body, dict):
-            return _rejected(response, body)
+        headers = {**_auth(creds), "Content-Type": "application/json"}
+        if idempotency_key:
+            headers[IDEMPOTENCY_HEADER] = idempotency_key
+        url = f"{self._base_url}/{self.api_version}/{creds.phone_number_id}/messages"
+        with _transport_errors():
+            reply = await self._poster.post(url, orjson.dumps(payload), headers)
+        body = _json(reply.content)
+        if reply.status_code != 200 or not isinstance(body, dict):
+            return _rejected(reply.status_code, body)
         try:
             return Accepted(
                 wamid=str(body["messages"][0]["id"]),
@@ -88,7 +108,7 @@ class CloudGateway:
         response = await self._post(creds, "messages", json=receipt)
         body = _body(response)
         if response.status_code != 200 or not isinstance(body, dict):
-            return _rejected(response, body)
+            return _rejected(response.status_code, body)
         if body.get("success") is not True:
             raise GatewayError("gateway answered 200 without success", ambiguous=True)
         return None
@@ -104,13 +124,14 @@ class CloudGateway:
         )
         body = _body(response)
         if response.status_code != 200 or not isinstance(body, dict):
-            raise MediaRejected(_rejected(response, body))
+            raise MediaRejected(_rejected(response.status_code, body))
         media_id = body.get("id")
         if not isinstance(media_id, str) or not media_id:
             raise GatewayError("gateway answered 200 without a media id", ambiguous=True)
         return media_id
 
     async def aclose(self) -> None:
+        await self._poster.aclose()
         await self._client.aclose()
 
     async def media_info(self, creds: Credentials, media_id: str) -> dict[str, Any]:
@@ -123,7 +144,7 @@ class CloudGateway:
             )
         body = _body(response)
         if response.status_code != 200 or not isinstance(body, dict):
-            raise MediaRejected(_rejected(response, body))
+            raise MediaRejected(_rejected(response.status_code, body))
         if not isinstance(body.get("url"), str) or not body["url"]:
             raise GatewayError("gateway answered 200 without a media URL")
         return body
@@ -132,7 +153,9 @@ class CloudGateway:
         with _transport_errors():
             async with self._client.stream("GET", url, headers=_auth(creds)) as response:
                 if response.status_code != 200:
-                    raise MediaRejected(_rejected(response, await _error_body(response)))
+                    raise MediaRejected(
+                        _rejected(response.status_code, await _error_body(response))
+                    )
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > max_bytes:
                     raise MediaTooLarge(max_bytes, int(declared))
@@ -154,7 +177,7 @@ class CloudGateway:
         response = await self._post(creds, "message_qrdls", json=request)
         body = _body(response)
         if response.status_code != 200 or not isinstance(body, dict):
-            raise RequestRejected(_rejected(response, body))
+            raise RequestRejected(_rejected(response.status_code, body))
         if not isinstance(body.get("code"), str) or not body["code"]:
             raise GatewayError("gateway answered 200 without a QR code", ambiguous=True)
         return body
@@ -167,7 +190,7 @@ class CloudGateway:
             )
         body = _body(response)
         if response.status_code != 200 or not isinstance(body, dict):
-            raise RequestRejected(_rejected(response, body))
+            raise RequestRejected(_rejected(response.status_code, body))
 
     async def list_templates(self, creds: Credentials) -> list[dict[str, Any]]:
         """Pages are followed by their `after` cursor on our own base URL, never by the
@@ -230,7 +253,7 @@ class CloudGateway:
             )
         body = _body(response)
         if response.status_code != 200 or not isinstance(body, dict):
-            raise TemplateRejected(_rejected(response, body))
+            raise TemplateRejected(_rejected(response.status_code, body))
         return body
 
     async def _post(
@@ -283,26 +306,30 @@ async def _error_body(response: httpx.Response, limit: int = 64 * 1024) -> Any:
 
 
 def _body(response: httpx.Response) -> Any:
+    return _json(response.content)
+
+
+def _json(content: bytes) -> Any:
     try:
-        return response.json()
-    except ValueError:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
         return None
 
 
-def _rejected(response: httpx.Response, body: Any) -> Rejected:
+def _rejected(status_code: int, body: Any) -> Rejected:
     """The Graph error object of an answer that is not a 200 JSON object.
 
     Without one, a 5xx is a `GatewayError` (worth retrying) and anything else is code 1.
     """
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict) or not isinstance(error.get("code"), int):
-        if response.status_code >= 500:
-            raise GatewayError(f"gateway answered HTTP {response.status_code}", ambiguous=True)
+        if status_code >= 500:
+            raise GatewayError(f"gateway answered HTTP {status_code}", ambiguous=True)
         return Rejected(
             code=1,
             title="API Unknown",
-            details=f"HTTP {response.status_code} without a Graph error object",
-            http_status=response.status_code,
+            details=f"HTTP {status_code} without a Graph error object",
+            http_status=status_code,
             retryable=False,
         )
     code = int(error["code"])
@@ -314,6 +341,6 @@ def _rejected(response: httpx.Response, body: Any) -> Rejected:
         code=code,
         title=known.title if code in META_CODES else str(error.get("message") or known.title),
         details=details or str(error.get("message", "")),
-        http_status=response.status_code,
-        retryable=known.retryable or response.status_code >= 500,
+        http_status=status_code,
+        retryable=known.retryable or status_code >= 500,
     )

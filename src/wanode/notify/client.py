@@ -1,12 +1,12 @@
 """Posting a delivery report to a notify URL, and deciding what the answer means.
 
-Policy (which HTTP answers are final) is `classify`, a pure function; the I/O is an httpx
-client whose transport can be swapped, as in the gateway layer.
+Policy (which HTTP answers are final) is `classify`, a pure function; the I/O is the lean
+client (`wanode.transport.LeanClient`), or an httpx client over a transport the caller brings,
+as in the gateway layer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import functools
 from collections.abc import Mapping
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import httpx
 
 from wanode.notify.guard import PrivateAddress, check_public
-from wanode.transport import PooledTransport
+from wanode.transport import HttpxPoster, LeanClient, Poster
 
 
 class Outcome(enum.Enum):
@@ -67,7 +67,8 @@ def classify(status_code: int) -> Outcome:
     return Outcome.RETRY
 
 
-# Reports posted at once, and connections kept open, across all notify URLs.
+# Reports posted at once, and connections kept open, per notify URL's origin: a receiver that
+# hangs holds its own connections and no one else's.
 CONNECTIONS = 16
 
 
@@ -84,6 +85,9 @@ def _parse(url: str) -> httpx.URL | None:
     return target
 
 
+_NO_HEADERS: Mapping[str, str] = {}
+
+
 class NotifyClient:
     """POSTs bodies to notify URLs. Never raises for a bad URL or a failed exchange: every
     result is an `Attempt` the notifier loop can record and schedule from."""
@@ -97,17 +101,18 @@ class NotifyClient:
         allow_private: bool = True,
     ) -> None:
         self._allow_private = allow_private
-        self._client = httpx.AsyncClient(
-            timeout=timeout,
-            transport=transport or PooledTransport(CONNECTIONS),
-            # A redirect is an answer (GIVE_UP), not an instruction: following it would post
-            # reports to a host the customer never configured.
-            follow_redirects=False,
-            headers={"User-Agent": user_agent, "Content-Type": "application/json"},
+        headers = {"User-Agent": user_agent, "Content-Type": "application/json"}
+        # A redirect is an answer (GIVE_UP), not an instruction: following it would post
+        # reports to a host the customer never configured. Neither path follows one.
+        self._poster: Poster = (
+            LeanClient(timeout=timeout, per_origin=CONNECTIONS, headers=headers)
+            if transport is None
+            else HttpxPoster(
+                httpx.AsyncClient(
+                    timeout=timeout, transport=transport, follow_redirects=False, headers=headers
+                )
+            )
         )
-        # Requests wait here rather than in httpx's pool, whose bookkeeping grows with the
-        # queue; and every connection opened is kept, not closed after one report.
-        self._slots = asyncio.Semaphore(CONNECTIONS)
 
     async def post(
         self, url: str, body: bytes, headers: Mapping[str, str] | None = None
@@ -121,15 +126,14 @@ class NotifyClient:
             except PrivateAddress as exc:
                 return Attempt(Outcome.GIVE_UP, None, f"refused: {exc}")
         try:
-            async with self._slots:
-                response = await self._client.post(target, content=body, headers=headers)
-        except httpx.InvalidURL:
+            reply = await self._poster.post(url, body, headers or _NO_HEADERS)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol):
             return Attempt(Outcome.GIVE_UP, None, "invalid URL")
         except httpx.HTTPError as exc:
             return Attempt(Outcome.RETRY, None, type(exc).__name__)
-        outcome = classify(response.status_code)
-        error = None if outcome is Outcome.DELIVERED else f"HTTP {response.status_code}"
-        return Attempt(outcome, response.status_code, error)
+        outcome = classify(reply.status_code)
+        error = None if outcome is Outcome.DELIVERED else f"HTTP {reply.status_code}"
+        return Attempt(outcome, reply.status_code, error)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._poster.aclose()

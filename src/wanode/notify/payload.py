@@ -21,6 +21,7 @@ def delivery_report(
     callback_data: str | None,
     occurred_at: datetime,
     subtid: str = "",
+    possibly_duplicated: bool = False,
 ) -> dict[str, Any]:
     """The DR body, key for key and in the order of the reference sample.
 
@@ -32,10 +33,14 @@ def delivery_report(
     what a receiver sees from senders without the feature.
 
     `occurred_at` must be timezone-aware; its offset is kept, as in the sample.
+
+    `possibly_duplicated` (WhatsApp may have taken the message twice: a retry after an
+    ambiguous answer, or a send a crash left unanswered) adds `"possiblyDuplicated": true`;
+    the key is absent otherwise, so a report looks as the reference's sample does.
     """
     if occurred_at.tzinfo is None:
         raise ValueError("occurred_at must be timezone-aware")
-    return {
+    report: dict[str, Any] = {
         "deliveryInfoNotification": {
             "deliveryInfo": {
                 "timeStamp": occurred_at.isoformat(timespec="milliseconds"),
@@ -55,6 +60,9 @@ def delivery_report(
             "callbackData": callback_data or "",
         }
     }
+    if possibly_duplicated:
+        report["deliveryInfoNotification"]["possiblyDuplicated"] = True
+    return report
 
 
 def additional_info(meta_code: int, text: str) -> str:

@@ -51,6 +51,7 @@ def build_app(sandbox: Sandbox) -> Starlette:
             Route("/numbers", routes.list_numbers, methods=["GET"]),
             Route("/numbers", routes.provision, methods=["POST"]),
             Route("/log", routes.receive_log, methods=["GET"]),
+            Route("/log/replays", routes.replays, methods=["GET"]),
             Route("/handsets/{wa_id}", routes.handset, methods=["GET"]),
             Route("/handsets/{wa_id}", routes.configure, methods=["PUT"]),
             Route("/handsets/{wa_id}/messages", routes.inbox, methods=["GET"]),
@@ -195,6 +196,11 @@ class _Routes:
         """Every accepted send, oldest first (`?phone_number_id=` for one number's)."""
         entries = self.sandbox.receive_log.entries(request.query_params.get("phone_number_id"))
         return JSONResponse([entry.as_json() for entry in entries])
+
+    async def replays(self, request: Request) -> Response:
+        """Every send answered again for a repeated idempotency key, oldest first."""
+        replays = self.sandbox.receive_log.replays(request.query_params.get("phone_number_id"))
+        return JSONResponse([replay.as_json() for replay in replays])
 
     async def handset(self, request: Request) -> Response:
         wa_id = params.wa_id(request)

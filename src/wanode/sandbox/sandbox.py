@@ -317,6 +317,9 @@ class Sandbox:
                     phone_number_id=number.phone_number_id,
                     wamid=known,
                 )
+                self.receive_log.replayed(
+                    self.clock(), number.phone_number_id, known, idempotency_key
+                )
                 return known
         if request.wa_id == "".join(filter(str.isdigit, number.display_phone_number)):
             raise MetaError(131021, "to: the recipient is the sending business number")

@@ -24,10 +24,12 @@ async def claim_in_order(
     at: float,
     lease_seconds: float,
     limit: int,
+    where: Sequence[sa.ColumnElement[bool]] = (),
 ) -> list[dict[str, Any]]:
     """Lease due rows, only the oldest pending one of each `thread` (rows equal on those
     columns), so each thread is delivered in `id` order. SKIP LOCKED on PostgreSQL lets
-    several workers claim at once without taking the same row."""
+    several workers claim at once without taking the same row. `where` narrows the rows
+    taken."""
     earlier = table.alias("earlier")
     blocked = sa.select(earlier.c.id).where(
         *(earlier.c[name] == table.c[name] for name in thread),
@@ -41,6 +43,7 @@ async def claim_in_order(
             table.c.next_attempt_at <= at,
             sa.or_(table.c.lease_until.is_(None), table.c.lease_until < at),
             ~sa.exists(blocked),
+            *where,
         )
         .order_by(table.c.id)
         .limit(limit),
@@ -120,6 +123,54 @@ async def finish_many(
             for r in rows
         ],
     )
+
+
+@dataclass(frozen=True)
+class Retry:
+    """One row to try again at `next_attempt_at`, for `retry_many`."""
+
+    row_id: int
+    next_attempt_at: float
+    status_code: int | None
+    error: str | None
+
+
+async def retry_many(conn: AsyncConnection, rows: Sequence[Retry], *, table: sa.Table) -> None:
+    """`retry_later` for many rows in one statement."""
+    if not rows:
+        return
+    await conn.execute(
+        table.update()
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values(
+            lease_until=None,
+            next_attempt_at=sa.bindparam("b_next"),
+            last_status_code=sa.bindparam("b_status_code"),
+            last_error=sa.bindparam("b_error"),
+        ),
+        [
+            {
+                "b_id": r.row_id,
+                "b_next": r.next_attempt_at,
+                "b_status_code": r.status_code,
+                "b_error": r.error,
+            }
+            for r in rows
+        ],
+    )
+
+
+async def release_unattempted(
+    conn: AsyncConnection, row_ids: Sequence[int], *, table: sa.Table
+) -> None:
+    """End the lease of claimed rows that were not tried after all: the claim counted an
+    attempt for each, which is taken back."""
+    if row_ids:
+        await conn.execute(
+            table.update()
+            .where(table.c.id.in_(list(row_ids)))
+            .values(lease_until=None, attempts=table.c.attempts - 1)
+        )
 
 
 async def retry_later(

@@ -25,6 +25,7 @@ PUBLIC_APP_COLUMNS = (
     "require_e164",
     "opt_in_categories",
     "messaging_tier",
+    "in_doubt",
     "notify_url",
     "created_at",
 )

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.store import _outbox
 from wanode.store._outbox import PENDING, claim_in_order
 from wanode.store.tables import dr_deliveries
 
-# What `finish_many` takes: one report that is done.
+# What `finish_many` takes: one report that is done; what `retry_many` takes: one to retry.
 Finished = _outbox.Finished
+Retry = _outbox.Retry
 
 DELIVERED = "delivered"
 GIVEN_UP = "given_up"
@@ -46,14 +49,50 @@ async def enqueue_many(conn: AsyncConnection, reports: list[dict[str, Any]], *, 
 
 
 async def claim(
-    conn: AsyncConnection, *, at: float, lease_seconds: float, limit: int
+    conn: AsyncConnection,
+    *,
+    at: float,
+    lease_seconds: float,
+    limit: int,
+    skip_urls: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """Lease due DRs, only the oldest pending one of each message, so DRs arrive in order."""
-    return await claim_in_order(
-        conn, dr_deliveries, thread=("transid",), at=at, lease_seconds=lease_seconds, limit=limit
+    """Lease due DRs, in `id` order: the oldest pending DR of up to `limit` messages (their
+    heads), and with each head the message's later pending DRs, to be posted one after the
+    other, so DRs that queued up behind one on its way go in one pass, still in order.
+
+    Only heads are ever claimed by a worker, and a head stays pending (leased) until its
+    attempt is recorded, so no two workers hold DRs of one message. DRs to `skip_urls` (notify
+    URLs with as many deliveries in flight as they may have) are left for a later pass.
+    """
+    table = dr_deliveries
+    where = [table.c.url.not_in(list(skip_urls))] if skip_urls else []
+    heads = await claim_in_order(
+        conn,
+        table,
+        thread=("transid",),
+        at=at,
+        lease_seconds=lease_seconds,
+        limit=limit,
+        where=where,
     )
+    if not heads:
+        return heads
+    followers = await conn.execute(
+        table.update()
+        .where(
+            table.c.transid.in_([head["transid"] for head in heads]),
+            table.c.state == PENDING,
+            table.c.id.not_in([head["id"] for head in heads]),
+            sa.or_(table.c.lease_until.is_(None), table.c.lease_until < at),
+        )
+        .values(lease_until=at + lease_seconds, attempts=table.c.attempts + 1)
+        .returning(*table.c)
+    )
+    return sorted([*heads, *(dict(r) for r in followers.mappings())], key=lambda r: r["id"])
 
 
-# Ending a lease: delivered or given up (`finish_many`), or to be tried again (`retry_later`).
+# Ending a lease: delivered or given up (`finish_many`), to be tried again (`retry_many`), or
+# not tried after all (`release_unattempted`).
 finish_many = partial(_outbox.finish_many, table=dr_deliveries)
-retry_later = partial(_outbox.retry_later, table=dr_deliveries)
+retry_many = partial(_outbox.retry_many, table=dr_deliveries)
+release_unattempted = partial(_outbox.release_unattempted, table=dr_deliveries)

@@ -58,9 +58,15 @@ async def enqueue_all(
 async def claim(
     conn: AsyncConnection, *, at: float, lease_seconds: float, limit: int
 ) -> list[dict[str, Any]]:
-    """Lease up to `limit` due queued messages to this worker; an expired lease frees a row."""
+    """Lease up to `limit` due queued messages to this worker; an expired lease frees a row.
+
+    Each row comes with `in_doubt`: its last claim began a send (`mark_sending`) and its lease
+    ran out with nothing recorded. Every way a claim ends (a recorded answer, a retry, a hold,
+    a failure) clears the lease, so such a message was sent by a worker that stopped (or
+    stalled past its lease) before it recorded the gateway's answer: it may have been sent.
+    """
     due = for_claim(
-        sa.select(messages.c.transid)
+        sa.select(messages.c.transid, messages.c.lease_until, messages.c.sending_at)
         .where(
             messages.c.status == lifecycle.QUEUED,
             messages.c.next_attempt_at <= at,
@@ -70,13 +76,50 @@ async def claim(
         .limit(limit),
         conn,
     )
+    picked = (await conn.execute(due)).all()
+    if not picked:
+        return []
+    in_doubt = {
+        row.transid for row in picked if row.lease_until is not None and row.sending_at is not None
+    }
     result = await conn.execute(
         messages.update()
-        .where(messages.c.transid.in_(due.scalar_subquery()))
-        .values(lease_until=at + lease_seconds, attempts=messages.c.attempts + 1)
+        .where(messages.c.transid.in_([row.transid for row in picked]))
+        .values(lease_until=at + lease_seconds, attempts=messages.c.attempts + 1, sending_at=None)
         .returning(*messages.c)
     )
-    return [dict(r) for r in result.mappings()]
+    return [{**r, "in_doubt": r["transid"] in in_doubt} for r in result.mappings()]
+
+
+async def mark_sending(
+    conn: AsyncConnection, claims: Sequence[tuple[str, float]], *, at: float, lease_seconds: float
+) -> set[str]:
+    """Record that the sends of these claims ((transid, lease_until as claimed) each) begin, and
+    give each a fresh lease from now; returns the transids still held by those claims.
+
+    A claim whose lease ran out (a send that waited too long for its turn) may have been taken
+    over by another claim, in this process or another: its `lease_until` is no longer the one
+    claimed, so it is not marked and its sender must not send (`claim`'s other holder does).
+    """
+    if not claims:
+        return set()
+    result = await conn.execute(
+        messages.update()
+        .where(
+            sa.tuple_(messages.c.transid, messages.c.lease_until).in_(list(claims)),
+            messages.c.status == lifecycle.QUEUED,
+        )
+        .values(sending_at=at, lease_until=at + lease_seconds)
+        .returning(messages.c.transid)
+    )
+    return set(result.scalars())
+
+
+async def flag_possibly_duplicated(conn: AsyncConnection, transid: str) -> None:
+    """Mark a message that WhatsApp may hold twice, for good."""
+    await conn.execute(
+        messages.update().where(messages.c.transid == transid).values(possibly_duplicated=True)
+    )
 
 
 async def reschedule(

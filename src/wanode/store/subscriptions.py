@@ -122,13 +122,24 @@ async def enqueue_event(
 
 
 async def claim(
-    conn: AsyncConnection, *, at: float, lease_seconds: float, limit: int
+    conn: AsyncConnection,
+    *,
+    at: float,
+    lease_seconds: float,
+    limit: int,
+    skip_subscriptions: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """Lease due events, only the oldest pending one of each thread, each with its `secret`.
+    """Lease due events, only the oldest pending one of each thread, each with its `secret`;
+    none of `skip_subscriptions` (subscribers with as many events on their way as they may).
 
     A thread's next event waits while an earlier one is pending, leased or waiting to be
     retried; it moves on once that one is delivered or has failed for good.
     """
+    where = (
+        [event_deliveries.c.subscription_id.not_in(list(skip_subscriptions))]
+        if skip_subscriptions
+        else []
+    )
     rows = await claim_in_order(
         conn,
         event_deliveries,
@@ -136,6 +147,7 @@ async def claim(
         at=at,
         lease_seconds=lease_seconds,
         limit=limit,
+        where=where,
     )
     if not rows:
         return rows

@@ -39,6 +39,9 @@ apps = sa.Table(
     # New customers reachable with templates in a rolling 24 h (wanode.pacing.tier); NULL: the
     # WANODE_MESSAGING_TIER default, 0: unlimited.
     sa.Column("messaging_tier", sa.Integer),
+    # A send a crash left unanswered (engine/dispatcher.py): "resend" it, flagged possibly
+    # duplicated, or "fail" it (at most once).
+    sa.Column("in_doubt", sa.String(16), nullable=False, server_default="resend"),
 )
 
 api_keys = sa.Table(
@@ -87,6 +90,9 @@ messages = sa.Table(
     # An attempt timed out after the request was sent, on a gateway that ignores idempotency
     # keys, and the message was sent again: WhatsApp may have delivered it twice.
     sa.Column("possibly_duplicated", sa.Boolean, nullable=False, server_default=sa.false()),
+    # When the current claim's send began (written before the request leaves): a claim whose
+    # lease ran out with this set was cut short mid-send, and its message is in doubt.
+    sa.Column("sending_at", sa.Double),
     sa.Index("ix_messages_dispatch", "status", "next_attempt_at"),
 )
 

@@ -2,7 +2,7 @@
 (on the stack) and exclusive (on top), so a profile reads as text in a terminal or a report.
 
     py-spy record -p PID -d 30 -f raw -o wanode.txt
-    python bench/pyspy_top.py wanode.txt [--top 40] [--filter wanode]
+    python -m wanode.bench.pyspy_top wanode.txt [--top 40] [--filter wanode]
 """
 
 from __future__ import annotations

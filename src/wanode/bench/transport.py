@@ -1,9 +1,11 @@
-"""The HTTP client's cost per request: httpx on its own transport (httpcore, h11) against httpx
-on wanode's transport (`wanode.transport.PooledTransport`, aiohttp beneath), posting a DR-sized
+"""The HTTP client's cost per request: httpx on its own transport (httpcore, h11), httpx on
+wanode's cold-path transport (`wanode.transport.PooledTransport`, aiohttp beneath), aiohttp's
+session used directly (no cookie jar, no decompression), and wanode's hot-path client
+(`wanode.transport.LeanClient`, an asyncio protocol with httptools' parser), posting a DR-sized
 JSON body to a loopback uvicorn server, 16 in flight over 16 kept-alive connections. The server
 runs in its own process; the figure that matters is the client's CPU per request.
 
-    .venv/bin/python bench/transport_bench.py [--requests 4000] [--rounds 2]
+    .venv/bin/python -m wanode.bench.transport [--requests 4000] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 
+import aiohttp
 import httpx
 
 from wanode.bench.stack import free_port
-from wanode.transport import PooledTransport
+from wanode.transport import HttpxPoster, LeanClient, PooledTransport, Poster, Reply
 
 SERVER = """
 import sys, uvicorn
@@ -35,14 +39,35 @@ BODY = b'{"transid": "%s", "deliverystatus": "7502", "payload": "%s"}' % (b"x" *
 CONNECTIONS = 16
 
 
-async def measure(client: httpx.AsyncClient, url: str, requests: int) -> tuple[float, float]:
+class AiohttpClient:
+    """aiohttp's session used directly, as lean as it goes: the step before `LeanClient`."""
+
+    def __init__(self, connections: int) -> None:
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, limit_per_host=connections),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent"),
+            timeout=aiohttp.ClientTimeout(total=10.0),
+        )
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Reply:
+        async with self._session.post(url, data=body, headers=headers) as response:
+            return Reply(response.status, await response.read())
+
+    async def aclose(self) -> None:
+        await self._session.close()
+
+
+async def measure(client: Poster, url: str, requests: int) -> tuple[float, float]:
     """(requests a second, client CPU milliseconds a request)."""
     slots = asyncio.Semaphore(CONNECTIONS)
+    headers = {"Content-Type": "application/json"}
 
     async def one() -> None:
         async with slots:
-            response = await client.post(url, content=BODY)
-            assert response.status_code == 200
+            reply = await client.post(url, BODY, headers)
+            assert reply.status_code == 200
 
     await asyncio.gather(*(one() for _ in range(200)))  # connections opened, code warm
     began, cpu = time.perf_counter(), time.process_time()
@@ -53,16 +78,26 @@ async def measure(client: httpx.AsyncClient, url: str, requests: int) -> tuple[f
 
 async def run(url: str, requests: int, rounds: int) -> None:
     limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    results: dict[str, list[float]] = {"httpx": [], "wanode": []}
+    results: dict[str, list[float]] = {"httpx": [], "pooled": [], "aiohttp": [], "lean": []}
     for _ in range(rounds):
         for name in results:
-            transport = PooledTransport(CONNECTIONS) if name == "wanode" else None
-            async with httpx.AsyncClient(transport=transport, limits=limits) as client:
+            client: Poster
+            if name == "lean":
+                client = LeanClient(timeout=10.0, per_origin=CONNECTIONS)
+            elif name == "aiohttp":
+                client = AiohttpClient(CONNECTIONS)
+            else:
+                transport = PooledTransport(CONNECTIONS) if name == "pooled" else None
+                client = HttpxPoster(httpx.AsyncClient(transport=transport, limits=limits))
+            try:
                 rate, cpu = await measure(client, url, requests)
+            finally:
+                await client.aclose()
             results[name].append(cpu)
             print(f"{name:7s} {rate:7.0f} req/s  client CPU {cpu:.3f} ms/request")
     best = {name: min(cpus) for name, cpus in results.items()}
-    print(f"CPU per request, httpx's transport / wanode's: {best['httpx'] / best['wanode']:.1f}x")
+    for name in ("httpx", "pooled", "aiohttp"):
+        print(f"CPU per request, {name} / lean: {best[name] / best['lean']:.1f}x")
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Flow runtime benchmark (not a test): what waiting runs cost, and how fast a reply wakes one.
 
-    .venv/bin/python bench/flows_bench.py --runs 100000 [--replies 1000 --rate 50]
+    .venv/bin/python -m wanode.bench.flows --runs 100000 [--replies 1000 --rate 50]
         [--database sqlite|postgresql|both] [--json bench/results/flows.json]
 
 For each database it

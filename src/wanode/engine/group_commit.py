@@ -1,0 +1,84 @@
+"""Group commit: what many tasks write, written together, each told when its part is durable.
+
+A transaction per item was most of the cost on the hot path (on SQLite every transaction waits
+its turn; on PostgreSQL each is a round trip and a flush), and a batch barrier (write when the
+whole batch is done) holds every item back for the slowest. Here a task adds its item and waits;
+items added while one transaction is being written go together in the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wanode.store import Database
+
+T = TypeVar("T")
+
+Write = Callable[[AsyncConnection, list[T]], Awaitable[None]]
+
+
+class GroupCommit(Generic[T]):
+    """Writes items with `write(conn, items)`, as many per transaction as have arrived.
+
+    A batch that fails is written again item by item, so one bad item fails alone: its `add`
+    raises what the write raised, and the others are committed.
+    """
+
+    def __init__(self, db: Database, write: Write[T], *, name: str) -> None:
+        self._db = db
+        self._write_items = write
+        self._name = name
+        self._pending: list[tuple[T, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def add(self, item: T) -> None:
+        """Return once `item` is committed."""
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((item, done))
+        if self._writer is None:
+            # A fresh context: the writer takes its own database turn (store/db.py), whatever
+            # the task that started it holds.
+            self._writer = asyncio.create_task(
+                self._write(), name=self._name, context=contextvars.Context()
+            )
+        # Shielded: a caller cancelled while waiting leaves its item to be written all the
+        # same, like one cancelled just after the commit.
+        await asyncio.shield(done)
+
+    async def _write(self) -> None:
+        """Write what is pending, batch after batch, until nothing is."""
+        batch: list[tuple[T, asyncio.Future[None]]] = []
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    async with self._db.begin() as conn:
+                        await self._write_items(conn, [item for item, _ in batch])
+                except Exception:
+                    await self._write_one_by_one(batch)
+                else:
+                    for _item, done in batch:
+                        done.set_result(None)
+                batch = []
+        finally:
+            # Cancelled (the process is stopping): nobody waits forever for an answer.
+            stranded, self._pending = [*batch, *self._pending], []
+            for _item, done in stranded:
+                if not done.done():
+                    done.set_exception(RuntimeError(f"{self._name} stopped"))
+            self._writer = None
+
+    async def _write_one_by_one(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
+        for item, done in batch:
+            try:
+                async with self._db.begin() as conn:
+                    await self._write_items(conn, [item])
+            except Exception as exc:
+                done.set_exception(exc)
+            else:
+                done.set_result(None)

@@ -1,0 +1,167 @@
+"""The notifier against real loopback receivers: each message's DRs in order and in one pass,
+a retry holding back only its own message, and a receiver that hangs holding back nobody else."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from tests.support.harness import fast_settings
+from tests.support.receiver import receiver
+
+from wanode.cli.bootstrap import ensure_defaults
+from wanode.engine.notifier import DR_ID_HEADER, Notifier
+from wanode.messages import Text, render_payload
+from wanode.notify.client import NotifyClient
+from wanode.store import Database, deliveries
+from wanode.store import messages as outbox
+from wanode.store.tables import dr_deliveries
+
+pytestmark = pytest.mark.asyncio
+
+STATUSES = ["submitted", "delivered", "read"]
+
+
+async def _queue(
+    db: Database, transids: list[str], url: str, statuses: list[str] = STATUSES
+) -> None:
+    """Messages `transids`, each with a DR per status queued for `url`."""
+    app = (await ensure_defaults(db, gateway="cloud")).app
+    to = "4915112345678"
+    rows = [
+        {
+            "transid": t,
+            "app_id": app["id"],
+            "wa_id": to,
+            "destination": to,
+            "destination_type": "waid",
+            "kind": "text",
+            "payload": render_payload(Text("hi"), to),
+            "notify_url": url,
+        }
+        for t in transids
+    ]
+    now = time.time()
+    async with db.begin() as conn:
+        await outbox.enqueue(conn, rows, at=now)
+        await deliveries.enqueue_many(conn, _reports(transids, url, statuses), at=now)
+
+
+def _reports(transids: list[str], url: str, statuses: list[str]) -> list[dict[str, Any]]:
+    return [
+        {"transid": t, "status": s, "url": url, "body": {"transid": t, "status": s}}
+        for t in transids
+        for s in statuses
+    ]
+
+
+@asynccontextmanager
+async def notifier(db: Database, **overrides: Any) -> AsyncIterator[Notifier]:
+    settings = fast_settings(db, **overrides)
+    client = NotifyClient(timeout=settings.notify_timeout)
+    try:
+        yield Notifier(db, client, settings, clock=time.time)
+    finally:
+        await client.aclose()
+
+
+@asynccontextmanager
+async def hanging_receiver() -> AsyncIterator[str]:
+    """Takes every request and never answers it."""
+
+    done = asyncio.Event()
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        await done.wait()
+        writer.close()
+
+    server = await asyncio.start_server(hang, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/dr"
+    finally:
+        done.set()
+        server.close()
+        await server.wait_closed()
+
+
+async def _rows(db: Database) -> list[dict[str, Any]]:
+    async with db.begin() as conn:
+        result = await conn.execute(sa.select(dr_deliveries).order_by(dr_deliveries.c.id))
+        return [dict(r) for r in result.mappings()]
+
+
+async def test_a_messages_queued_drs_go_in_one_pass_in_order(db: Database) -> None:
+    transids = [f"t{i}" for i in range(20)]
+    async with receiver() as rx, notifier(db) as n:
+        await _queue(db, transids, f"{rx.url}/dr")
+        assert await n.run_once() == 60
+        assert await n.run_once() == 0
+    by_message: dict[str, list[str]] = {}
+    for request in rx.requests:
+        body = request.json()
+        by_message.setdefault(body["transid"], []).append(body["status"])
+        # One id per DR, the same on every attempt: receivers drop what they saw already.
+        assert request.headers[DR_ID_HEADER.lower()] == f"{body['transid']}:{body['status']}"
+    assert by_message == {t: STATUSES for t in transids}
+    assert {r["state"] for r in await _rows(db)} == {deliveries.DELIVERED}
+    assert {r["attempts"] for r in await _rows(db)} == {1}
+
+
+async def test_a_retry_holds_back_its_own_message_only(db: Database) -> None:
+    async with receiver() as rx, notifier(db, notify_retry_interval=3600) as n:
+        rx.responses = [503]  # the first POST (t0's submitted) fails; every other one passes
+        await _queue(db, ["t0", "t1"], f"{rx.url}/dr")
+        assert await n.run_once() == 6
+        rows = await _rows(db)
+    t0 = [(r["status"], r["state"], r["attempts"]) for r in rows if r["transid"] == "t0"]
+    # t0's later DRs were not tried: they wait, uncounted, behind the one to retry.
+    assert t0 == [("submitted", "pending", 1), ("delivered", "pending", 0), ("read", "pending", 0)]
+    assert all(r["lease_until"] is None for r in rows)
+    assert [r["state"] for r in rows if r["transid"] == "t1"] == [deliveries.DELIVERED] * 3
+    delivered = [(q.json()["transid"], q.json()["status"]) for q in rx.requests[1:]]
+    assert delivered == [("t1", s) for s in STATUSES]
+
+
+async def test_a_hanging_receiver_holds_back_no_other(db: Database) -> None:
+    async with (
+        receiver() as rx,
+        hanging_receiver() as stuck,
+        notifier(db, notify_timeout=3.0, notify_retry_interval=3600) as n,
+    ):
+        # The hanging receiver's reports are queued first: they are claimed first.
+        await _queue(db, [f"s{i}" for i in range(30)], stuck, ["submitted"])
+        await _queue(db, [f"h{i}" for i in range(30)], f"{rx.url}/dr")
+        assert await n.pump() == 120
+        # The pass returned with the hanging receiver's posts still open; the healthy
+        # receiver gets every DR of its messages meanwhile, in order.
+        await rx.wait_for(90, timeout=2.5)
+        pending = [r for r in await _rows(db) if r["url"] == stuck]
+        assert {r["state"] for r in pending} == {"pending"}
+        await n.drain()
+    rows = await _rows(db)
+    assert {r["state"] for r in rows if r["url"] != stuck} == {deliveries.DELIVERED}
+    timed_out = [r for r in rows if r["url"] == stuck]
+    # Its 16 connections timed out waiting for an answer; the rest waiting for a connection.
+    assert {r["state"] for r in timed_out} == {"pending"}
+    assert {r["last_error"] for r in timed_out} == {"ReadTimeout", "ConnectTimeout"}
+
+
+async def test_no_other_worker_claims_a_dr_of_a_message_in_flight(db: Database) -> None:
+    await _queue(db, ["t0", "t1"], "http://a/dr")
+    await _queue(db, ["t2"], "http://b/dr")
+    now = time.time()
+    async with db.begin() as conn:
+        first = await deliveries.claim(conn, at=now, lease_seconds=60, limit=1)
+    assert [(r["transid"], r["status"]) for r in first] == [("t0", s) for s in STATUSES]
+    async with db.begin() as conn:
+        # Another worker: t0's DRs are leased; t1's and t2's are free, but URL a is full.
+        second = await deliveries.claim(
+            conn, at=now, lease_seconds=60, limit=10, skip_urls=["http://a/dr"]
+        )
+    assert [(r["transid"], r["status"]) for r in second] == [("t2", s) for s in STATUSES]
