@@ -100,6 +100,14 @@ class Settings(BaseSettings):
     dispatch_backoff_base: float = 1.0
     dispatch_backoff_max: float = 300.0
     poll_interval: float = 0.25
+    idle_poll_max: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds a loop that keeps finding nothing may wait between passes: its "
+        "wait doubles from poll_interval up to this. A wake-up (new work) cuts it short and "
+        "resets it; what only time makes due (retries, holds, flow timeouts) may wait this long "
+        "more.",
+    )
 
     # Pacing: keep sends under WhatsApp's throughput and pair limits (wanode.pacing).
     pacing: bool = Field(

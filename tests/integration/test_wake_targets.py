@@ -157,6 +157,25 @@ async def test_an_idle_engine_runs_one_pass_per_poll_interval(db: Database) -> N
     assert all(2 <= count <= most for count in passes.values()), passes
 
 
+async def test_an_idle_loop_polls_ever_less_often_until_woken(db: Database) -> None:
+    poll, most_wait, idle = 0.05, 0.4, 2.0
+    async with running(db, start_engine=False, poll_interval=poll, idle_poll_max=most_wait) as wn:
+        engine = wn.ctx.engine
+        passes = _count_passes(engine)
+        engine.start()
+        try:
+            await asyncio.sleep(idle)
+            before = dict(passes)
+            engine.wake("status")
+            await asyncio.sleep(0.1)
+        finally:
+            await engine.stop()
+    # Waits of 0.05, 0.1, 0.2, then 0.4 s: about 7 passes in 2 s, where a fixed poll takes 40.
+    assert all(count <= 10 for count in before.values()), before
+    # A wake-up brings a pass at once, whatever the wait had grown to.
+    assert passes["status"] > before["status"]
+
+
 async def test_a_wake_up_during_a_pass_brings_the_next_pass_at_once(db: Database) -> None:
     # A poll interval far beyond the test: only a wake-up can bring a second pass.
     async with running(db, start_engine=False, poll_interval=60.0) as wn:

@@ -89,6 +89,8 @@ def fast_settings(db: Database, **overrides: Any) -> Settings:
         "sandbox_delivered_delay": 0.02,
         "sandbox_read_delay": 0.04,
         "poll_interval": 0.02,
+        # Tests wait for timers (retries, holds) at the poll interval: no idle back-off.
+        "idle_poll_max": 0.02,
         "notify_retry_interval": 0.1,
         "dispatch_backoff_base": 0.05,
         "notify_timeout": 2.0,

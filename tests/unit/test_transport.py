@@ -348,3 +348,19 @@ async def test_lean_refuses_a_request_a_line_break_would_split(
             await client.post(url, b"{}", headers)
     finally:
         await client.aclose()
+
+
+def test_lean_works_on_uvloop() -> None:
+    """`wanode serve` and `wanode worker` run on uvloop, whose transports are not asyncio's."""
+    import uvloop
+
+    async def exchange() -> list[int]:
+        async with raw_server(answers) as url:
+            client = LeanClient(timeout=2.0)
+            try:
+                return [(await client.post(url, b"{}", {})).status_code for _ in range(3)]
+            finally:
+                await client.aclose()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(exchange()) == [204, 204, 204]

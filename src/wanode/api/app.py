@@ -11,6 +11,7 @@ from wanode import __version__
 from wanode.api import (
     apps,
     contacts,
+    deliveries,
     entry_points,
     errors,
     flows,
@@ -57,6 +58,7 @@ def create_app(ctx: Context, *, run_engine: bool = True) -> FastAPI:
         media,
         contacts,
         subscriptions,
+        deliveries,
         entry_points,
         templates,
         flows,

@@ -180,6 +180,10 @@ class Engine:
 
     async def _loop(self, name: str, step: Callable[[], Awaitable[int]]) -> None:
         wake = self._wake[name]
+        # An idle loop polls ever less often (down to `idle_poll_max`): an idle process costs
+        # next to no CPU, and new work wakes its loop anyway.
+        poll = self.settings.poll_interval
+        idle_wait = poll
         while not self._stopping.is_set():
             # Cleared before the pass, not after: work queued while the pass runs may come too
             # late for its claim, and its wake-up then brings the next pass at once.
@@ -197,6 +201,11 @@ class Engine:
                 # for it.
                 self._woken(("notify", "flows"))
             if done or self._stopping.is_set():
+                idle_wait = poll
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=self.settings.poll_interval)
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=idle_wait)
+            except TimeoutError:
+                idle_wait = min(idle_wait * 2, max(self.settings.idle_poll_max, poll))
+            else:
+                idle_wait = poll

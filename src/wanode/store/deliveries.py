@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.store import _outbox
 from wanode.store._outbox import PENDING, claim_in_order
-from wanode.store.tables import dr_deliveries
+from wanode.store.tables import dr_deliveries, messages
 
 # What `finish_many` takes: one report that is done; what `retry_many` takes: one to retry.
 Finished = _outbox.Finished
@@ -96,3 +96,48 @@ async def claim(
 finish_many = partial(_outbox.finish_many, table=dr_deliveries)
 retry_many = partial(_outbox.retry_many, table=dr_deliveries)
 release_unattempted = partial(_outbox.release_unattempted, table=dr_deliveries)
+
+
+async def given_up(
+    conn: AsyncConnection, *, app_id: str | None = None, before_id: int | None = None, limit: int
+) -> list[dict[str, Any]]:
+    """DRs given up after their last retry (the dead letters), newest first, with the app
+    whose message each reports on; `before_id` pages on."""
+    query = (
+        sa.select(dr_deliveries, messages.c.app_id)
+        .join(messages, messages.c.transid == dr_deliveries.c.transid)
+        .where(dr_deliveries.c.state == GIVEN_UP)
+        .order_by(dr_deliveries.c.id.desc())
+        .limit(limit)
+    )
+    if app_id is not None:
+        query = query.where(messages.c.app_id == app_id)
+    if before_id is not None:
+        query = query.where(dr_deliveries.c.id < before_id)
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def replay(
+    conn: AsyncConnection, *, ids: Sequence[int] | None, app_id: str | None = None, at: float
+) -> int:
+    """Queue given-up DRs again (`ids`, or every one when None; of one app's messages only,
+    with `app_id`): each gets the reference's retries anew. Returns how many were queued."""
+    query = dr_deliveries.update().where(dr_deliveries.c.state == GIVEN_UP)
+    if ids is not None:
+        query = query.where(dr_deliveries.c.id.in_(list(ids)))
+    if app_id is not None:
+        query = query.where(
+            dr_deliveries.c.transid.in_(
+                sa.select(messages.c.transid).where(messages.c.app_id == app_id)
+            )
+        )
+    result = await conn.execute(
+        query.values(
+            state=PENDING,
+            attempts=0,
+            next_attempt_at=at,
+            lease_until=None,
+            finished_at=None,
+        )
+    )
+    return int(result.rowcount)

@@ -3,6 +3,8 @@
 `wanode serve` (in-process sandbox) runs in a subprocess; its CPU is read from /proc/<pid>/stat
 before and after each phase, so other load on the machine moves the rates, not the figures.
 
+- asgi: the refused request (below) handed to the app's ASGI callable in this process, no
+  server and no client: the app's own CPU per request, the least noisy figure;
 - messaging: N single-destination `POST /resources/v1/messaging` requests, 16 in flight over a
   keep-alive httpx client, to `serve --no-worker` (no engine loop runs: the figure is the
   route's, the group-committed write included);
@@ -13,8 +15,8 @@ before and after each phase, so other load on the machine moves the rates, not t
   send, status webhooks, status passes and the wake-ups between them;
 - idle: a server with its loops on and nothing to do, over `--idle` seconds.
 
-    .venv/bin/python bench/api_bench.py [--requests 2000] [--rounds 1] [--db sqlite|postgresql]
-        [--idle 30] [--phases messaging,refused,webhook,lifecycle,idle]
+    .venv/bin/python -m wanode.bench.api [--requests 2000] [--rounds 1] [--db sqlite|postgresql]
+        [--idle 30] [--phases asgi,messaging,refused,webhook,lifecycle,idle]
 
 To measure another tree (a `git worktree` of an older commit, say), run it with
 PYTHONPATH=<tree>/src: the server runs on this interpreter with that path.
@@ -43,16 +45,19 @@ import httpx
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.types import Message
 
 import wanode
 from wanode.bench.stack import cpu_seconds, free_port
+from wanode.cli.bootstrap import build_service, ensure_defaults
+from wanode.config import Settings
 from wanode.store import Database
 from wanode.store import apps as app_queries
 from wanode.store.tables import messages
 
 CONCURRENCY = 16
 API_PHASES = ("messaging", "refused", "webhook")
-PHASES = (*API_PHASES, "lifecycle", "idle")
+PHASES = ("asgi", *API_PHASES, "lifecycle", "idle")
 WARMUP = 200
 POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 # Short handset delays: the lifecycle figure is wanode's, not the simulated customer's.
@@ -228,12 +233,75 @@ async def count_read(db: Database) -> int:
 async def run(kind: str, requests: int, idle: float, phases: set[str], rounds: int) -> None:
     print(f"database {kind}, {requests} requests a phase, {CONCURRENCY} in flight")
     numbers = [f"49151{i:08d}" for i in range(WARMUP + requests)]
+    if "asgi" in phases:
+        await asgi_phase(requests, rounds)
     if phases & {"messaging", "refused", "webhook"}:
         await api_phases(kind, numbers, phases, rounds)
     if "lifecycle" in phases:
         await lifecycle(kind, numbers)
     if "idle" in phases and idle > 0:
         await idle_phase(kind, idle)
+
+
+async def asgi_phase(requests: int, rounds: int) -> None:
+    """The refused request handed to the app's ASGI callable in this process: no server, no
+    client, no database write; the CPU of the app's own layers (routing, dependencies, the
+    handler, the error's answer), thread-pool hops included (`process_time` counts threads)."""
+    with tempfile.TemporaryDirectory(prefix="wanode-api-bench-") as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/asgi.db"
+        db = Database(url)
+        await db.migrate()
+        first = await ensure_defaults(db, gateway="sandbox")
+        assert first.new_key is not None
+        app, ctx = build_service(Settings(database_url=url, sandbox=False), db, worker=False)
+        body = orjson.dumps(
+            {**orjson.loads(text_request(first.app["id"], "4915100000000")), "destination": None}
+        )
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/resources/v1/messaging",
+            "raw_path": b"/resources/v1/messaging",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"wanode"),
+                (b"key", first.new_key.encode()),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+            "server": ("wanode", 80),
+            "client": ("127.0.0.1", 1),
+        }
+        statuses: set[int] = set()
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                statuses.add(message["status"])
+
+        figures = []
+        try:
+            for _ in range(WARMUP):
+                await app(dict(scope), receive, send)
+            for _ in range(rounds):
+                began = time.process_time()
+                for _ in range(requests):
+                    await app(dict(scope), receive, send)
+                figures.append(1000 * (time.process_time() - began) / requests)
+        finally:
+            await ctx.engine.gateways.aclose()
+            await ctx.engine.notify_client.aclose()
+            await db.dispose()
+        assert statuses == {400}, statuses
+    each = ", ".join(f"{cpu:.3f}" for cpu in figures)
+    median = statistics.median(figures)
+    print(f"asgi       (refused, in-process) CPU {median:.3f} ms/request ({each})")
 
 
 async def api_phases(kind: str, numbers: list[str], phases: set[str], rounds: int) -> None:
