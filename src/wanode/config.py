@@ -94,7 +94,13 @@ class Settings(BaseSettings):
     # Dispatcher.
     worker: bool = True
     dispatch_batch: int = 100
-    dispatch_concurrency: int = 16
+    dispatch_concurrency: int = Field(
+        default=48,
+        ge=1,
+        description="Sends on their way at once per app (business number). A send's slot "
+        "covers recording that it began (a transaction shared with other sends), pacing's "
+        "wait and the gateway's answer: enough slots hide the commit's latency.",
+    )
     dispatch_lease_seconds: float = 60.0
     dispatch_max_attempts: int = 8
     dispatch_backoff_base: float = 1.0

@@ -3,40 +3,18 @@ wait for their sends, and each app has its own sending slots."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import pytest
 from tests.support.graph import cloud_app
 from tests.support.harness import running
+from tests.support.receiver import hanging_server
 
 from wanode.store import Database
 
 pytestmark = pytest.mark.asyncio
 
 
-@asynccontextmanager
-async def hanging_graph() -> AsyncIterator[str]:
-    """A Graph API that takes every send and never answers."""
-    done = asyncio.Event()
-
-    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(65536)
-        await done.wait()
-        writer.close()
-
-    server = await asyncio.start_server(hang, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    finally:
-        done.set()
-        server.close()
-        await server.wait_closed()
-
-
 async def test_a_hanging_gateway_holds_back_only_its_own_app(db: Database) -> None:
-    async with hanging_graph() as graph, running(db, gateway_timeout=5.0) as wn:
+    async with hanging_server() as graph, running(db, gateway_timeout=5.0) as wn:
         stuck_app = await cloud_app(wn, graph_base_url=graph)
         # The hanging app's messages are queued first and take all of its sending slots (its
         # timeouts and retries leave them queued).

@@ -3,7 +3,6 @@ a retry holding back only its own message, and a receiver that hangs holding bac
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from tests.support.harness import fast_settings
-from tests.support.receiver import receiver
+from tests.support.receiver import hanging_server, receiver
 
 from wanode.cli.bootstrap import ensure_defaults
 from wanode.engine.notifier import DR_ID_HEADER, Notifier
@@ -70,26 +69,6 @@ async def notifier(db: Database, **overrides: Any) -> AsyncIterator[Notifier]:
         await client.aclose()
 
 
-@asynccontextmanager
-async def hanging_receiver() -> AsyncIterator[str]:
-    """Takes every request and never answers it."""
-
-    done = asyncio.Event()
-
-    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(65536)
-        await done.wait()
-        writer.close()
-
-    server = await asyncio.start_server(hang, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/dr"
-    finally:
-        done.set()
-        server.close()
-        await server.wait_closed()
-
-
 async def _rows(db: Database) -> list[dict[str, Any]]:
     async with db.begin() as conn:
         result = await conn.execute(sa.select(dr_deliveries).order_by(dr_deliveries.c.id))
@@ -131,9 +110,10 @@ async def test_a_retry_holds_back_its_own_message_only(db: Database) -> None:
 async def test_a_hanging_receiver_holds_back_no_other(db: Database) -> None:
     async with (
         receiver() as rx,
-        hanging_receiver() as stuck,
+        hanging_server() as stuck_base,
         notifier(db, notify_timeout=3.0, notify_retry_interval=3600) as n,
     ):
+        stuck = f"{stuck_base}/dr"
         # The hanging receiver's reports are queued first: they are claimed first.
         await _queue(db, [f"s{i}" for i in range(30)], stuck, ["submitted"])
         await _queue(db, [f"h{i}" for i in range(30)], f"{rx.url}/dr")

@@ -17,21 +17,18 @@ import asyncio
 import json
 import os
 import secrets
-import signal
-import subprocess
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from tests.acceptance.test_scale_out import healthy
-from tests.acceptance.test_serve import WANODE, text_request
-from tests.acceptance.test_worker import wait_for_line
+from tests.acceptance.test_scale_out import healthy, run, started, statuses
+from tests.acceptance.test_serve import text_request
 from tests.conftest import POSTGRES_URL, drop_schema, make_database
 from tests.support.receiver import free_port
 
@@ -61,42 +58,6 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         yield {"WANODE_DATABASE_URL": POSTGRES_URL, "WANODE_DATABASE_SCHEMA": schema}
     finally:
         await drop_schema(schema)
-
-
-@contextmanager
-def started(
-    tmp_path: Path, name: str, args: list[str], env: dict[str, str], ready: str
-) -> Iterator[subprocess.Popen[str]]:
-    log_path = tmp_path / f"{name}.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [WANODE, *args], stdout=log, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path
-        )
-    try:
-        wait_for_line(log_path, process, ready)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def run(tmp_path: Path, env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [WANODE, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
-async def statuses(db: Database) -> Counter[str]:
-    async with db.begin() as conn:
-        rows = await conn.execute(sa.text("SELECT status, count(*) FROM messages GROUP BY status"))
-        return Counter({status: count for status, count in rows})
 
 
 async def accepted_sends(sandbox: httpx.AsyncClient, number: str) -> list[dict[str, Any]]:

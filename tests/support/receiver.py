@@ -88,3 +88,22 @@ async def receiver() -> AsyncIterator[Receiver]:
     rec = Receiver(port=free_port())
     async with serve_app(rec.app(), rec.port):
         yield rec
+
+
+@asynccontextmanager
+async def hanging_server() -> AsyncIterator[str]:
+    """A server on loopback that takes every request and never answers it; its base URL."""
+    done = asyncio.Event()
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        await done.wait()
+        writer.close()
+
+    server = await asyncio.start_server(hang, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        done.set()
+        server.close()
+        await server.wait_closed()

@@ -98,11 +98,10 @@ class Dispatcher:
         # its own messages.
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._recorded = recorded
-        self._writes: GroupCommit[Recording | _Hold] = GroupCommit(
+        # Sends begun, answers accepted and pacing holds: one writer for all three, so the
+        # starts of the next sends and the answers of the last go in the same transaction.
+        self._writes: GroupCommit[_Start | Recording | _Hold] = GroupCommit(
             db, self._write, name="wanode-dispatch-writer"
-        )
-        self._starts: GroupCommit[_Start] = GroupCommit(
-            db, self._write_starts, name="wanode-dispatch-starts"
         )
         self._in_flight = InFlight(
             settings.dispatch_batch * IN_FLIGHT_BATCHES, wake=wake, name="wanode-send"
@@ -285,7 +284,7 @@ class Dispatcher:
             # in doubt (`store.messages.claim`). Written before pacing's wait, which sends on
             # time.
             start = _Start(message["transid"], message["lease_until"])
-            await self._starts.add(start)
+            await self._writes.add(start)
             if not start.held:
                 # The lease ran out while the send waited its turn, and another claim took
                 # the message: that claim's sender sends it.
@@ -376,8 +375,10 @@ class Dispatcher:
         log.debug("message_held", transid=message["transid"], wait=round(wait, 3))
         return False
 
-    async def _write(self, conn: AsyncConnection, items: list[Recording | _Hold]) -> None:
-        """Record accepted sends and pacing holds, as many as have come in."""
+    async def _write(
+        self, conn: AsyncConnection, items: list[_Start | Recording | _Hold]
+    ) -> None:
+        """Record sends begun, accepted sends and pacing holds, as many as have come in."""
         accepted = [item for item in items if isinstance(item, Recording)]
         if accepted:
             await record_many(conn, accepted, now=self._clock(), source="gateway")
@@ -386,16 +387,16 @@ class Dispatcher:
             [(item.transid, item.until) for item in items if isinstance(item, _Hold)],
             reason="pacing",
         )
-
-    async def _write_starts(self, conn: AsyncConnection, starts: list[_Start]) -> None:
-        held = await outbox.mark_sending(
-            conn,
-            [(start.transid, start.lease_until) for start in starts],
-            at=self._clock(),
-            lease_seconds=self._settings.dispatch_lease_seconds,
-        )
-        for start in starts:
-            start.held = start.transid in held
+        starts = [item for item in items if isinstance(item, _Start)]
+        if starts:
+            held = await outbox.mark_sending(
+                conn,
+                [(start.transid, start.lease_until) for start in starts],
+                at=self._clock(),
+                lease_seconds=self._settings.dispatch_lease_seconds,
+            )
+            for start in starts:
+                start.held = start.transid in held
 
     async def _resend_in_doubt(self, message: dict[str, Any], app: dict[str, Any]) -> bool:
         """A send a crash left unanswered: True to send it again (flagged possibly duplicated

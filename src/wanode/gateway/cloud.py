@@ -34,7 +34,7 @@ MAX_TEMPLATE_PAGES = 250
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # Sends in flight at once, and connections kept open, per gateway origin: Graph serves every
 # number from one host, and the dispatcher sends up to WANODE_DISPATCH_CONCURRENCY per number.
-CONNECTIONS = 64
+CONNECTIONS = 256
 USER_AGENT = "wanode/0.1"
 
 
