@@ -375,9 +375,7 @@ class Dispatcher:
         log.debug("message_held", transid=message["transid"], wait=round(wait, 3))
         return False
 
-    async def _write(
-        self, conn: AsyncConnection, items: list[_Start | Recording | _Hold]
-    ) -> None:
+    async def _write(self, conn: AsyncConnection, items: list[_Start | Recording | _Hold]) -> None:
         """Record sends begun, accepted sends and pacing holds, as many as have come in."""
         accepted = [item for item in items if isinstance(item, Recording)]
         if accepted:
