@@ -22,7 +22,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from tests.support.harness import Harness, running
-from tests.support.receiver import Received, Receiver, receiver
+from tests.support.receiver import Received, Receiver, hanging_server, receiver
 
 from wanode.api import errors, subscriptions
 from wanode.engine.forwarder import Forwarder
@@ -408,3 +408,26 @@ async def test_the_api_needs_a_key_and_dedupes_event_names(db: Database) -> None
         assert (await w.api.get("/v1/subscriptions/sub_nope")).json()["error"]["field"] == "id"
         missing = await w.api.get("/v1/subscriptions/sub_nope/deliveries")
         assert missing.status_code == 404
+
+
+async def test_a_hanging_subscriber_holds_back_no_other(db: Database) -> None:
+    async with world(db, notify_timeout=3.0) as w, hanging_server() as stuck:
+        hanging = await w.subscribe(url=f"{stuck}/events")
+        healthy = await w.subscribe()
+        for n in range(3):
+            await w.handset_says(f"491510000000{n}", f"hello {n}")
+        # One pass claims both subscribers' events and does not wait for the hanging one.
+        assert await w.forwarder.pump() == 6
+        await w.hook.wait_for(3, timeout=2.5)
+        assert sorted(text for _, text in texts(w.hook.requests)) == [
+            "hello 0",
+            "hello 1",
+            "hello 2",
+        ]
+        # Meanwhile the hanging subscriber's events are still on their way, not timed out.
+        assert [(d["state"], d["last_error"]) for d in await w.deliveries(hanging)] == [
+            ("pending", None)
+        ] * 3
+        await w.forwarder.drain()
+        states = [d["state"] for d in await w.deliveries(healthy)]
+        assert states == ["delivered"] * 3
