@@ -243,6 +243,13 @@ class Settings(BaseSettings):
         description="Bytes a request's headers may take; more is answered 431.",
     )
 
+    max_connections: int = Field(
+        default=2048,
+        ge=1,
+        description="Connections and requests a process serves at once; past them a request is "
+        "answered 503 (uvicorn's limit_concurrency), so a flood cannot exhaust memory or files.",
+    )
+
     def private_urls_allowed(self) -> bool:
         return self.sandbox if self.allow_private_urls is None else self.allow_private_urls
 

@@ -16,6 +16,7 @@ import uvloop
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wanode.api.limits import BodyLimit
 from wanode.cli import bench as bench_command
 from wanode.cli import contacts as contacts_command
 from wanode.cli import flows as flows_command
@@ -50,6 +51,10 @@ cli.command("bench")(bench_command.bench)
 out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
+
+# Meta takes media uploads up to 100 MB (documents); the standalone sandbox's body bound, with
+# room for the multipart envelope.
+SANDBOX_MAX_BODY_BYTES = 101 * 1024 * 1024
 
 
 def main() -> None:
@@ -142,20 +147,7 @@ async def _serve(settings: Settings, *, worker: bool, workers: int = 0) -> None:
         out.print("API key (shown once, keep it):")
         out.print(first.new_key, soft_wrap=True)
     sys.stdout.flush()
-    # Every stage of a request is bounded in size and time: its headers by the protocol (uvicorn
-    # bounds neither), its body by the API's BodyLimit, idle connections by the keep-alive.
-    protocol = BoundedHttpToolsProtocol.with_limits(
-        max_header_bytes=settings.max_header_bytes, header_timeout=settings.header_timeout
-    )
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        lifespan="on",
-        http=protocol,
-        timeout_keep_alive=settings.keep_alive_timeout,
-    )
+    config = bounded_config(app, settings, host=settings.host, port=settings.port)
     pool = WorkerPool(workers, worker_env(settings))
     # uvicorn stops on SIGTERM and SIGINT, then raises the signal again for the handler it
     # found: this one returns, so the workers are stopped and the database closed before exit.
@@ -170,6 +162,26 @@ async def _serve(settings: Settings, *, worker: bool, workers: int = 0) -> None:
     finally:
         await pool.stop()
         await db.dispose()
+
+
+def bounded_config(app: Any, settings: Settings, *, host: str, port: int) -> uvicorn.Config:
+    """uvicorn's configuration with every stage of a request bounded in size and time: its
+    headers by the protocol (uvicorn bounds neither), idle connections by the keep-alive, and
+    the connections and requests served at once by `limit_concurrency` (503 past it). Bodies
+    are bounded by `BodyLimit`, which the app carries."""
+    protocol = BoundedHttpToolsProtocol.with_limits(
+        max_header_bytes=settings.max_header_bytes, header_timeout=settings.header_timeout
+    )
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        http=protocol,
+        timeout_keep_alive=settings.keep_alive_timeout,
+        limit_concurrency=settings.max_connections,
+    )
 
 
 def _ignore_signal(_signum: int, _frame: object) -> None:
@@ -230,7 +242,10 @@ def sandbox_cmd(
         )
     out.print(f"sandbox listening on http://{host}:{port}")
     sys.stdout.flush()
-    uvicorn.run(sb.app, host=host, port=port, log_level="warning")
+    bounded = BodyLimit(
+        sb.app, max_bytes=SANDBOX_MAX_BODY_BYTES, read_timeout=settings.request_body_timeout
+    )
+    uvicorn.Server(bounded_config(bounded, settings, host=host, port=port)).run()
 
 
 @keys.command("create")
@@ -333,4 +348,8 @@ def listen(
 
     app = Starlette(routes=[Route("/{path:path}", show, methods=["POST", "PUT", "GET", "HEAD"])])
     out.print(f"listening on http://{host}:{port}/ (Ctrl-C to stop)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    settings = Settings()
+    bounded = BodyLimit(
+        app, max_bytes=settings.max_request_bytes, read_timeout=settings.request_body_timeout
+    )
+    uvicorn.Server(bounded_config(bounded, settings, host=host, port=port)).run()
