@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,12 +34,30 @@ class Settings(BaseSettings):
         "(no thread hand-off, a third of the CPU a transaction costs), 'aiosqlite' in a thread "
         "per connection (the loop stays free during long statements).",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key encrypting the secrets wanode stores (access tokens, app "
+        "secrets, verify tokens, subscription secrets), or several separated by commas: the "
+        "first encrypts, every one decrypts (rotation: docs/security.md). Unset: the key file.",
+    )
+    secret_key_file: Path | None = Field(
+        default=None,
+        description="File holding the key when WANODE_SECRET_KEY is unset, created 0600 on the "
+        "first start; unset: the SQLite database's path plus '.key', or var/wanode.key on "
+        "PostgreSQL.",
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str | None = Field(
         default=None,
         description="Base URL WhatsApp (or the sandbox) uses to reach this service's webhooks; "
         "defaults to http://HOST:PORT.",
+    )
+    short_link_domains: str = Field(
+        default="",
+        description="Domains a send's `options.domain` may name for its short links (host names "
+        "or base URLs, https:// unless given, separated by commas), each routed to this "
+        "service's /l/ path; empty: WANODE_PUBLIC_URL (or http://HOST:PORT) only.",
     )
     log_level: str = "info"
     log_json: bool = False
@@ -83,6 +101,30 @@ class Settings(BaseSettings):
         description="The sandbox fails a free-form message to a handset that has not written "
         "in the last 24 hours with 131047, as WhatsApp does; false lets any message through "
         "(e.g. for load tests).",
+    )
+    sandbox_fault_rate: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of send requests the sandbox answers with an injected fault (a 500, "
+        "a 503 with code 2, 130429, a timeout before or after accepting, a connection reset); "
+        "0 injects none. See WANODE_SANDBOX_FAULT_KINDS.",
+    )
+    sandbox_fault_kinds: str = Field(
+        default="",
+        description="The faults to inject and their weights, e.g. 'server_error,reset_before:2' "
+        "(server_error, unavailable, rate_limit, timeout_before, timeout_after, reset_before, "
+        "reset_after); empty: all alike.",
+    )
+    sandbox_fault_seed: int | None = Field(
+        default=None,
+        description="Seed of the fault draws: the same seed injects the same sequence of faults.",
+    )
+    sandbox_fault_hang: float = Field(
+        default=15.0,
+        ge=0,
+        description="Seconds an injected timeout holds the request: longer than the client's "
+        "timeout (WANODE_GATEWAY_TIMEOUT).",
     )
     sandbox_template_review_delay: float = Field(
         default=1.0,
@@ -184,6 +226,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest inbound media file downloaded; a larger one is recorded as failed.",
     )
+    media_link_ttl: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="Seconds the signed media links of inbound events (an attachment's `url`, "
+        "the flows' imageUrl...) stay valid after the customer sent the message; they need no "
+        "API key. Their base is WANODE_PUBLIC_URL (or http://HOST:PORT).",
+    )
     inbound_media_attempts: int = Field(
         default=4,
         ge=1,
@@ -200,9 +249,11 @@ class Settings(BaseSettings):
 
     allow_private_urls: bool | None = Field(
         default=None,
-        description="Let notify and subscriber URLs reach loopback, private and link-local "
-        "addresses. Unset: allowed when the in-process sandbox runs (local development), "
-        "refused otherwise.",
+        description="Let URLs from users (notify and subscriber URLs, media links, flows' HTTP "
+        "requests, an app's graph_base_url) reach addresses that are not globally reachable "
+        "(loopback, private, link-local, shared, ...: the IANA special-purpose registries). "
+        "Unset: allowed when the in-process sandbox runs (local development), refused "
+        "otherwise.",
     )
 
     policy_window: bool = Field(
@@ -243,6 +294,11 @@ class Settings(BaseSettings):
         description="Bytes a request's headers may take; more is answered 431.",
     )
 
+    protect_docs: bool = Field(
+        default=False,
+        description="Require a key for /openapi.json, /docs and /redoc (any valid key or JWT) "
+        "and for /metrics (an admin key).",
+    )
     max_connections: int = Field(
         default=2048,
         ge=1,
@@ -250,12 +306,34 @@ class Settings(BaseSettings):
         "answered 503 (uvicorn's limit_concurrency), so a flood cannot exhaust memory or files.",
     )
 
+    @field_validator("sandbox_fault_kinds")
+    @classmethod
+    def _known_faults(cls, value: str) -> str:
+        if value.strip():
+            from wanode.sandbox.faults import parse_kinds  # the sandbox only when asked for
+
+            parse_kinds(value)  # ValueError: names the bad kind or weight
+        return value
+
     def private_urls_allowed(self) -> bool:
         return self.sandbox if self.allow_private_urls is None else self.allow_private_urls
 
     def webhook_url(self) -> str:
         base = self.public_url or f"http://{self.host}:{self.port}"
         return base.rstrip("/") + "/webhooks/whatsapp"
+
+    def short_link_domain_list(self) -> list[str]:
+        """The short-link domains as configured, or the public URL when none is."""
+        listed = [d.strip() for d in self.short_link_domains.split(",") if d.strip()]
+        return listed or [self.public_url or f"http://{self.host}:{self.port}"]
+
+    def secret_key_path(self) -> Path:
+        if self.secret_key_file is not None:
+            return self.secret_key_file
+        database = self.sqlite_path()
+        if database is not None and database.name and database.name != ":memory:":
+            return database.with_name(database.name + ".key")
+        return Path("var/wanode.key")
 
     def sqlite_path(self) -> Path | None:
         prefix = "sqlite+aiosqlite:///"

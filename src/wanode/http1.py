@@ -10,7 +10,9 @@ What it does: keep-alive connections pooled per origin, at most `per_origin` ope
 queue for a connection; content-length, chunked and close-delimited answers; `Connection:
 close`; a connection the server closed while idle is never reused; a connect timeout (which
 covers the wait for a pooled connection: nothing was sent) and a timeout for the answer; TLS
-through `ssl`; no redirects, cookies, compression or proxies. Its errors are httpx's, with the
+through `ssl`; a resolver hook (`resolve`: the connection goes to the addresses it answers,
+the name kept for Host and TLS, which is how `wanode.guard` pins resolution); no redirects,
+cookies, compression or proxies. Its errors are httpx's, with the
 meaning `wanode.transport` documents: a failure before the request was written says nothing was
 sent (ConnectError, ConnectTimeout), one after it says it may have been (ReadError,
 ReadTimeout).
@@ -23,7 +25,7 @@ import functools
 import ssl
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
@@ -246,16 +248,36 @@ class _Origin:
         connection = _Connection(self)
         self._open.add(connection)
         try:
-            await asyncio.get_running_loop().create_connection(
-                lambda: connection,
-                self._host,
-                self._port,
-                ssl=self._client.tls if self._scheme == "https" else None,
-            )
+            await self._connect(connection)
         except BaseException:
             self.closed(connection)
             raise
         return connection
+
+    async def _connect(self, connection: _Connection) -> None:
+        loop = asyncio.get_running_loop()
+        tls = self._client.tls if self._scheme == "https" else None
+        resolve = self._client.resolve
+        if resolve is None:
+            await loop.create_connection(lambda: connection, self._host, self._port, ssl=tls)
+            return
+        # One resolution; the connection goes to an address it answered, the name kept for
+        # TLS (Host is in the request head already).
+        addresses = await resolve(self._host, self._port)
+        failure: OSError = OSError(f"{self._host} has no address")
+        for address in addresses:
+            try:
+                await loop.create_connection(
+                    lambda: connection,
+                    address,
+                    self._port,
+                    ssl=tls,
+                    server_hostname=self._host if tls is not None else None,
+                )
+                return
+            except OSError as exc:
+                failure = exc
+        raise failure
 
     def release(self, connection: _Connection) -> None:
         if connection.reusable:
@@ -287,7 +309,9 @@ class LeanClient:
     """POSTs to any number of origins, `per_origin` connections each at most.
 
     `timeout` bounds the answer once the request is written; `connect_timeout` the wait for a
-    connection (pooled or new). `headers` go on every request.
+    connection (pooled or new). `headers` go on every request. `resolve`, when given, answers
+    the addresses a new connection may go to (once per connection); what it raises propagates
+    as is (a `wanode.guard.PrivateAddress`), except OSError, a `ConnectError`.
     """
 
     def __init__(
@@ -299,8 +323,10 @@ class LeanClient:
         headers: Mapping[str, str] | None = None,
         max_body: int = 1024 * 1024,
         keepalive: float = KEEPALIVE_SECONDS,
+        resolve: Callable[[str, int], Awaitable[Sequence[str]]] | None = None,
     ) -> None:
         self.timeout = timeout
+        self.resolve = resolve
         self.connect_timeout = min(connect_timeout or timeout, timeout)
         self.per_origin = per_origin
         self.keepalive = keepalive

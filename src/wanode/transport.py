@@ -11,6 +11,10 @@ Cold paths (templates, media, the CLI) keep httpx, on `PooledTransport`: aiohttp
 pool and C parser beneath httpx's client policy. httpx's own transport (httpcore and h11, pure
 Python) spent about 1.4 ms of CPU per loopback request here, aiohttp's about 0.3 ms.
 
+Given a `wanode.guard.Guard`, both refuse what it refuses and connect only to the addresses
+it approved (`LeanClient`'s resolver hook; aiohttp's `resolver=`, plus a check of IP-literal
+hosts, which aiohttp does not resolve): one resolution per connection, checked, never a second.
+
 Both paths raise httpx's exception tree, made to say whether the request may have reached the
 server, which the gateway needs to know: a refused or timed-out connection sent nothing (safe
 to retry), a timeout or a dropped connection after that may have (the retry may duplicate the
@@ -19,14 +23,17 @@ message).
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Protocol
 
 import aiohttp
 import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
 from httpx_aiohttp import AiohttpTransport
 
+from wanode.guard import Guard
 from wanode.http1 import LeanClient, Reply
 
 __all__ = ["HttpxPoster", "LeanClient", "PooledTransport", "Poster", "Reply"]
@@ -36,9 +43,10 @@ KEEPALIVE_SECONDS = 30.0
 
 
 class PooledTransport(AiohttpTransport):
-    """Up to `connections` keep-alive connections per client, shared by all its hosts."""
+    """Up to `connections` keep-alive connections per client, shared by all its hosts; with
+    `guard`, each request (each hop of a redirect) and each connection guarded."""
 
-    def __init__(self, connections: int) -> None:
+    def __init__(self, connections: int, *, guard: Guard | None = None) -> None:
         super().__init__(
             limits=httpx.Limits(
                 max_connections=connections,
@@ -47,13 +55,54 @@ class PooledTransport(AiohttpTransport):
             ),
             trust_env=False,
         )
+        self._guard = guard
+
+    def get_client(self) -> aiohttp.ClientSession:
+        if self._guard is None:
+            return super().get_client()
+        connector = aiohttp.TCPConnector(
+            keepalive_timeout=self.limits.keepalive_expiry,
+            ssl=self.ssl_context,
+            limit=self.limits.max_connections or 0,
+            resolver=GuardedResolver(self._guard),
+        )
+        return aiohttp.ClientSession(connector=connector)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._guard is not None:
+            # aiohttp connects to an IP-literal host without asking the resolver.
+            self._guard.check_literal(request.url.host)
         with _precise_errors():
             response = await super().handle_async_request(request)
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _PreciseStream(response.stream)
         return response
+
+
+class GuardedResolver(AbstractResolver):
+    """aiohttp's resolver, through a guard: a name's addresses, every one approved (the
+    connector then connects to them, the name kept for TLS)."""
+
+    def __init__(self, guard: Guard) -> None:
+        self._guard = guard
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+            for address in await self._guard.addresses(host, port)
+        ]
+
+    async def close(self) -> None:
+        return None
 
 
 class _PreciseStream(httpx.AsyncByteStream):

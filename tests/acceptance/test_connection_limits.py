@@ -3,6 +3,7 @@ standalone `sandbox` and `listen`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -25,16 +26,12 @@ MIB = 1024 * 1024
 def raw_exchange(port: int, data: bytes, timeout: float = 5) -> bytes:
     """Writes `data` on a new connection and reads until the server closes it."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
         answer = b""
-        try:
+        with contextlib.suppress(ConnectionResetError):
             while chunk := sock.recv(65536):
                 answer += chunk
-        except ConnectionResetError:
-            pass
         return answer
 
 
@@ -46,7 +43,9 @@ def test_connections_past_the_limit_are_answered_503(tmp_path: Path) -> None:
         for _ in range(6):
             held.enter_context(socket.create_connection(("127.0.0.1", port), timeout=5))
         time.sleep(0.3)
-        answer = raw_exchange(port, b"GET /healthz HTTP/1.1\r\nhost: w\r\nconnection: close\r\n\r\n")
+        answer = raw_exchange(
+            port, b"GET /healthz HTTP/1.1\r\nhost: w\r\nconnection: close\r\n\r\n"
+        )
         assert answer.startswith(b"HTTP/1.1 503 "), answer
         held.close()
         # Once they are gone, the service answers again.
@@ -108,3 +107,14 @@ def test_standalone_servers_bound_headers_and_bodies(tmp_path: Path, args: tuple
         started = time.monotonic()
         assert raw_exchange(port, b"GET / HTTP/1.1\r\nhost: w", timeout=10) == b""
         assert time.monotonic() - started < 8
+
+
+def test_the_sandbox_is_mounted_only_with_the_sandbox_gateway(tmp_path: Path) -> None:
+    (tmp_path / "with").mkdir()
+    (tmp_path / "without").mkdir()
+    with serve(tmp_path / "with") as service:
+        assert httpx.get(f"{service.url}/sandbox/numbers", timeout=5).status_code != 404
+    with serve(tmp_path / "without", "--no-sandbox") as service:
+        for path in ("/sandbox/numbers", "/sandbox/handsets/4915112345678/messages"):
+            assert httpx.get(f"{service.url}{path}", timeout=5).status_code == 404
+        assert httpx.get(f"{service.url}/healthz", timeout=5).status_code == 200

@@ -63,6 +63,16 @@ BROKEN = {
             "on": {"onSuccess": "n9"},
         },
         "n3": {"type": "teleport"},
+        # Checked as the Messaging API checks it: a list needs a section.
+        "n4": {
+            "type": "whatsapp",
+            "destination": HANDSET,
+            "wa": {
+                "type": "list",
+                "list": {"body": {"text": "Pick"}, "action": {"button": "Go", "sections": []}},
+            },
+            "on": {"onSuccess": "n2"},
+        },
     },
 }
 
@@ -169,6 +179,7 @@ def test_problems_are_reported_with_node_and_field(tmp_path: Path) -> None:
             "node n3 field type: unknown node type 'teleport'",
             "node n2 field wait_for: wait_for is one of none, submit, delivery, read",
             "node n2 field on.onSuccess",
+            "node n4: wa.list.action.sections: at least one section is mandatory",
         ):
             assert expected in report, report
         [unknown] = [line for line in report.splitlines() if "$(phone)" in line]

@@ -157,6 +157,8 @@ async def test_two_apis_three_workers_send_20000_once_each_within_the_rate(
         # Redis wakes idle workers when there is work: they need not poll often.
         "WANODE_POLL_INTERVAL": "1",
         "WANODE_LOG_LEVEL": "warning",
+        # The standalone sandbox is on loopback: the app's graph_base_url must be allowed.
+        "WANODE_ALLOW_PRIVATE_URLS": "true",
         "WANODE_APP_ACCESS_TOKEN": token,
         "WANODE_APP_SECRET": app_secret,
         "WANODE_APP_VERIFY_TOKEN": "verify",

@@ -59,6 +59,7 @@ async def test_create_get_update(db: Database) -> None:
         )
         assert created == {
             "customerid": "c-1",
+            "appid": None,
             "waid": ADA,
             "name": "Ada",
             "optIn": {

@@ -45,10 +45,11 @@ SLOTS = {
             "button": "Slots",
             "sections": [
                 {
+                    "title": "Monday",
                     "rows": [
                         {"id": "s1", "title": "9:00", "description": "Early"},
                         {"id": "s2", "title": "10:00"},
-                    ]
+                    ],
                 }
             ],
         },

@@ -58,7 +58,10 @@ KINDS: dict[str, tuple[dict[str, Any], str]] = {
                 "action": {
                     "button": "Slots",
                     "sections": [
-                        {"rows": [{"id": "s1", "title": "9:00"}, {"id": "s2", "title": "10:00"}]}
+                        {
+                            "title": "Monday",
+                            "rows": [{"id": "s1", "title": "9:00"}, {"id": "s2", "title": "10:00"}],
+                        }
                     ],
                 },
             },

@@ -340,7 +340,9 @@ async def test_subscriptions_filter_by_app_and_event(db: Database) -> None:
         assert await paths_after(other_app, "image") == ["/all", "/theirs"]
         event = w.hook.requests[0].json()
         assert event["appId"] == other_app["id"]
-        assert json.loads(event["attachments"])[0]["url"] == "/v1/media/1003383421387256"
+        # Absolute and signed (tests/integration/test_spec_loose_ends.py fetches one).
+        url = json.loads(event["attachments"])[0]["url"]
+        assert url.startswith("http://127.0.0.1:8080/v1/media/1003383421387256?expires=")
 
 
 async def test_deleting_a_subscription_drops_what_it_had_not_received(db: Database) -> None:

@@ -87,6 +87,8 @@ async def test_three_kills_lose_nothing_and_flag_every_double_send(
         "WANODE_SANDBOX_READ_DELAY": "3600",
         "WANODE_SANDBOX_WEBHOOK_BATCH": "500",
         "WANODE_LOG_LEVEL": "warning",
+        # The standalone sandbox is on loopback: the app's graph_base_url must be allowed.
+        "WANODE_ALLOW_PRIVATE_URLS": "true",
         "WANODE_APP_ACCESS_TOKEN": token,
         "WANODE_APP_SECRET": app_secret,
         "WANODE_APP_VERIFY_TOKEN": "verify",

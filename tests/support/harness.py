@@ -130,7 +130,7 @@ async def running(
     key = first.new_key
     if key is None:
         async with db.begin() as conn:
-            key = await app_queries.create_key(conn, "test")
+            key = await app_queries.create_key(conn, "test", admin=True)
     await provision_all(db, ctx.sandbox, settings)
     if start_engine:
         ctx.engine.start()

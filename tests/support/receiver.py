@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.time)  # when it arrived
 
     def json(self) -> Any:
         return orjson.loads(self.body)
@@ -29,11 +31,22 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Answers `responses` in turn (then 200), recording every request."""
+    """Answers `responses` in turn (then 200), recording every request.
+
+    While `hanging` it answers nothing: each request is kept in `unanswered` and waits until
+    `release()` (called when the receiver stops), its client long gone.
+    """
 
     port: int = 0
     requests: list[Received] = field(default_factory=list)
     responses: list[int] = field(default_factory=list)
+    hanging: bool = False
+    unanswered: list[Received] = field(default_factory=list)
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        """Let the hung requests end (answered 503 on connections their clients left)."""
+        self._released.set()
 
     @property
     def url(self) -> str:
@@ -41,9 +54,12 @@ class Receiver:
 
     def app(self) -> Starlette:
         async def record(request: Request) -> Response:
-            self.requests.append(
-                Received(request.url.path, dict(request.headers), await request.body())
-            )
+            received = Received(request.url.path, dict(request.headers), await request.body())
+            if self.hanging:
+                self.unanswered.append(received)
+                await self._released.wait()
+                return Response(status_code=503)
+            self.requests.append(received)
             status = self.responses.pop(0) if self.responses else 200
             return Response(status_code=status)
 
@@ -87,7 +103,10 @@ async def serve_app(app: Any, port: int) -> AsyncIterator[None]:
 async def receiver() -> AsyncIterator[Receiver]:
     rec = Receiver(port=free_port())
     async with serve_app(rec.app(), rec.port):
-        yield rec
+        try:
+            yield rec
+        finally:
+            rec.release()
 
 
 @asynccontextmanager

@@ -301,6 +301,7 @@ def test_template_quick_reply_is_a_postback() -> None:
 def test_list_row() -> None:
     assert event("interactive_list_reply") == {
         "event": "list",
+        "type": "list",
         **common("interactive_list_reply"),
         "listRowIdentifier": "priority_express",
         "listRowTitle": "Priority Mail Express",
@@ -319,6 +320,7 @@ def test_list_row_without_description() -> None:
 def test_reply_button() -> None:
     assert event("interactive_button_reply") == {
         "event": "reply",
+        "type": "reply",
         **common("interactive_button_reply"),
         "replyButtonIdentifier": "cancel-button",
         "replyButtonTitle": "Cancel",

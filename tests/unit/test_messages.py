@@ -242,11 +242,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "contacts": [{"name": {"formatted_name": f"P {n}", "first_name": "P"}} for n in range(5)],
     },
     "list multi-section": LIST_WA,
-    "list one section, no title/header/footer": {
+    "list one section, no header/footer": {
         "type": "list",
         "list": {
             "body": {"text": "Pick a store"},
-            "action": {"button": "Stores", "sections": [{"rows": [row(1)]}]},
+            "action": {"button": "Stores", "sections": [{"title": "Near you", "rows": [row(1)]}]},
         },
     },
     "reply text header": REPLY_WA,
@@ -731,7 +731,9 @@ def test_values_can_be_built_directly() -> None:
         envelope=Envelope(context_message_id="wamid.1"),
     )
     assert meta_errors(render_payload(message, TO)) == []
-    menu = ListMessage(body="b", button="Open", sections=(Section(rows=(Row("a", "A"),)),))
+    menu = ListMessage(
+        body="b", button="Open", sections=(Section(rows=(Row("a", "A"),), title="All"),)
+    )
     assert meta_errors(render_payload(menu, TO)) == []
     with pytest.raises(InvalidMessage) as info:
         ListMessage(body="b", button="Open", sections=[{"rows": []}])  # type: ignore[arg-type]

@@ -248,9 +248,23 @@ def test_rules(wa: dict[str, Any], code: str, field: str) -> None:
     rejected_in_both_shapes(wa, code, field)
 
 
-def test_one_untitled_section_and_a_named_location_are_fine() -> None:
+@pytest.mark.parametrize("title", [None, ""])
+def test_a_lone_section_needs_a_title_too(title: str | None) -> None:
+    # The spec: "List Section: Must contain a title and at least one row" (Meta: only when
+    # there are several sections; the spec wins).
+    section: dict[str, Any] = {"rows": [{"id": "a", "title": "A"}]}
+    if title is not None:
+        section["title"] = title
+    code = "7003" if title is None else "7004"
+    reasons = rejected_in_both_shapes(
+        set_at(LIST_WA, SECTIONS, [section]), code, "list.action.sections[0].title"
+    )
+    assert all("title" in reason or "empty" in reason for reason in reasons)
+
+
+def test_one_section_and_a_named_location_are_fine() -> None:
     accepted(set_at(LIST_WA, SECTIONS, sections([3])))
-    accepted(set_at(LIST_WA, SECTIONS, [{"rows": [{"id": "a", "title": "A"}]}]))
+    accepted(set_at(LIST_WA, SECTIONS, [{"title": "T", "rows": [{"id": "a", "title": "A"}]}]))
     accepted({"type": "location", "location": {"latitude": 1, "longitude": 2, "name": "N"}})
 
 

@@ -154,7 +154,7 @@ def lists(draw: st.DrawFn) -> dict[str, Any]:
             )
             for _ in range(1 + extra.count(index))
         ]
-        title = draw(texts(24) if count > 1 else optional(texts(24)))
+        title = draw(texts(24))
         sections.append(without_none(title=title, rows=rows))
     header = draw(optional(texts(60)))
     footer = draw(optional(texts(60)))

@@ -171,7 +171,6 @@ def test_real_files_of_the_declared_type_pass(
             b"\x00\x01\x02\x03binary",
             "the file is of no recognised type but",
         ),
-        ("document", "text/plain", b"caf\xe9 latin-1\n", "the file is of no recognised type but"),
         ("sticker", "image/webp", PNG, "the file is image/png but the message says image/webp"),
         ("sticker", "image/webp", SMALL_STICKER, "the sticker is 500x500 pixels"),
         ("sticker", "image/webp", HEAVY_STATIC, "static stickers may be at most 100 KB"),
@@ -223,7 +222,8 @@ def test_text_cut_inside_a_character_is_still_text() -> None:
     # Two bytes a character after one of one: the 64 KB sample ends inside a character.
     assert check("document", "text/plain", b"x" + "é".encode() * 40_000) is None
     assert sniff(b"x\xc3", complete=False).extensions == {"txt"}
-    assert sniff(b"x\xc3", complete=True).extensions == frozenset()
+    # Whole, the same bytes are "xÃ" in Latin-1: still text (any common encoding is).
+    assert sniff(b"x\xc3", complete=True).extensions == {"txt"}
 
 
 def test_limits_follow_the_media_rules() -> None:
@@ -231,7 +231,8 @@ def test_limits_follow_the_media_rules() -> None:
     assert fetch_limit("document") == 100 * MB
     assert fetch_limit("sticker") == 500 * KB  # an animated sticker may be that large
     assert sample_limit("sticker") == 500 * KB  # Pillow needs all of it
-    assert sample_limit("video") == 64 * KB
+    assert sample_limit("video") == 16 * MB  # the moov box (codecs) may come last
+    assert sample_limit("image") == 64 * KB
     assert [human_size(n) for n in (5 * MB, 100 * KB, int(6.2 * MB), 512)] == [
         "5 MB",
         "100 KB",

@@ -426,6 +426,26 @@ def test_the_otp_goes_in_the_body_and_the_button(template: TemplateDefinition, c
     assert parameter_names(template) == ("otp",)
 
 
+def test_the_otp_may_be_named_as_the_spec_names_it() -> None:
+    # The spec: "For OTP, the parameter name is `OTP`"; the reference says `otp`. Both work.
+    spec = bind_webex(AUTH_COPY, {"OTP": {"type": "otp", "value": "123456"}})
+    assert spec == bind_webex(AUTH_COPY, {"otp": {"type": "otp", "value": "123456"}})
+    with pytest.raises(InvalidMessage) as both:
+        bind_webex(AUTH_COPY, {"otp": {"type": "otp", "value": "1"}, "OTP": {"type": "otp"}})
+    assert (both.value.code, both.value.field) == ("7804", "OTP")
+    # Errors name the parameter as it was written.
+    with pytest.raises(InvalidMessage) as long:
+        bind_webex(AUTH_COPY, {"OTP": {"type": "otp", "value": "1" * 16}})
+    assert (long.value.code, long.value.field) == ("7808", "OTP.value")
+    with pytest.raises(InvalidMessage) as typed:
+        bind_webex(AUTH_COPY, {"OTP": "123456"})
+    assert (typed.value.code, typed.value.field) == ("7816", "OTP")
+    # Only an authentication code answers to `OTP`.
+    with pytest.raises(InvalidMessage) as other:
+        bind_webex(ORDER, {"OTP": {"type": "otp", "value": "1"}})
+    assert (other.value.code, other.value.field) == ("7804", "OTP")
+
+
 def test_envelope_options_reach_the_payload() -> None:
     envelope = Envelope(identity_key_hash="8VV+3a=", context_message_id="wamid.X")
     message = bind_webex(AUTH_COPY, {"otp": {"type": "otp", "value": "1"}}, envelope=envelope)

@@ -37,3 +37,6 @@ class TtlCache(Generic[V]):
 
     def drop(self, key: str) -> None:
         self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -10,8 +10,9 @@ from wanode.api.context import Context
 from wanode.api.errors import ApiError
 from wanode.codes import SYNC
 from wanode.engine.submit import Submission, UnknownApp, Unresolved
+from wanode.guard import PrivateAddress, refuse_private
 from wanode.messages import InvalidMessage
-from wanode.notify.guard import PrivateAddress, refuse_private
+from wanode.notify.auth import PROFILE_ID
 from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
 from wanode.policy import normalise_number, parse_expiry
 from wanode.store import apps as app_queries
@@ -69,6 +70,19 @@ def notify_url(body: dict[str, Any]) -> str | None:
     return url
 
 
+def notify_auth_id(body: dict[str, Any]) -> str | None:
+    """`notifyurlAuthId`: an auth profile's id (`/v1/notify-auth`). It is not looked up here:
+    as the reference says, an unknown or deleted profile parks the DRs, not the send."""
+    value = optional_str(body, "notifyurlAuthId")
+    if value is not None and not PROFILE_ID.fullmatch(value):
+        raise ApiError(
+            SYNC.INVALID_VALUE,
+            "notifyurlAuthId must be 1-64 letters, digits, '-', '_' or '.'",
+            field="notifyurlAuthId",
+        )
+    return value
+
+
 def expiry(body: dict[str, Any], *, now: float) -> float | None:
     """`expiry` as an ISO 8601 UTC time, or as seconds from now (the spec's two forms)."""
     value = body.get("expiry")
@@ -124,7 +138,8 @@ def unresolved_error(outcome: Unresolved) -> ApiError:
 
 
 async def guard_url(ctx: Context, url: str | None, field: str) -> None:
-    """Refuse a notify or subscriber URL that reaches a non-public address (see notify.guard)."""
+    """Refuse a URL from a user (notify, subscriber, graph_base_url) that reaches a non-public
+    address (see wanode.guard)."""
     if url is None or url.startswith("$(") or ctx.public_urls.get(url):
         return
     try:

@@ -12,14 +12,19 @@ from wanode.api import (
     apps,
     contacts,
     deliveries,
+    docs,
     entry_points,
     errors,
     flows,
     health,
     inbound,
+    keys,
+    links,
     media,
     messages,
     messaging,
+    notify_auth,
+    openapi,
     subscriptions,
     templates,
     webhooks,
@@ -43,14 +48,20 @@ def create_app(ctx: Context, *, run_engine: bool = True) -> FastAPI:
             if ctx.sandbox is not None:
                 await ctx.sandbox.aclose()
 
+    # WANODE_PROTECT_DOCS: the documents need a key too (api/docs.py), and so does /metrics.
+    keyed = ctx.settings.protect_docs
     app = FastAPI(
         title="wanode",
         version=__version__,
         description="Self-hosted WhatsApp Business messaging engine",
         lifespan=lifespan,
+        docs_url=None if keyed else "/docs",
+        redoc_url=None if keyed else "/redoc",
+        openapi_url=None if keyed else "/openapi.json",
     )
     app.state.ctx = ctx
     errors.install(app)
+    openapi.install(app)
     for module in (
         messaging,
         messages,
@@ -59,14 +70,19 @@ def create_app(ctx: Context, *, run_engine: bool = True) -> FastAPI:
         contacts,
         subscriptions,
         deliveries,
+        notify_auth,
         entry_points,
+        links,
         templates,
         flows,
         apps,
+        keys,
         webhooks,
         health,
     ):
         app.include_router(module.router)
+    if keyed:
+        app.include_router(docs.keyed_docs(app))
     if ctx.sandbox is not None:
         app.mount("/sandbox", ctx.sandbox.app)
     app.add_middleware(

@@ -11,12 +11,18 @@ from sqlalchemy.exc import IntegrityError
 
 from wanode.api._request import guard_url
 from wanode.api._time import iso
-from wanode.api.auth import require_key
-from wanode.api.context import Context, context
+from wanode.api.auth import require_admin, require_key
+from wanode.api.context import Caller, Context, context
 from wanode.api.errors import ApiError
 from wanode.codes import SYNC
 from wanode.engine.gateways import provision_in_sandbox
-from wanode.engine.pacing_status import PacingStatus, pacing_status, shown_tier, stored_tier
+from wanode.engine.pacing_status import (
+    PacingStatus,
+    pacing_status,
+    release_held,
+    shown_tier,
+    stored_tier,
+)
 from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
 from wanode.store import apps as app_queries
 
@@ -26,8 +32,11 @@ router = APIRouter(dependencies=[Depends(require_key)])
 Category = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
 # New customers reachable with templates in a rolling 24 h: a number (Meta's tiers are 250,
 # 2000, 10000, 100000) or "unlimited"; null (the default) follows WANODE_MESSAGING_TIER.
-Tier = Annotated[int, Field(ge=1)] | Literal["unlimited"]
+Tier = Annotated[int, Field(ge=1, le=2**31 - 1)] | Literal["unlimited"]
 InDoubt = Literal["resend", "fail"]
+# DRs signed with `x-hub-signature` (webex-connect.md §3), keyed with `notify_secret`.
+Signing = Literal["sha256", "sha512"]
+NotifySecret = Annotated[str, Field(min_length=16, max_length=512)]
 
 
 def _valid_notify_url(value: str | None) -> str | None:
@@ -54,6 +63,9 @@ class AppSettings(BaseModel):
     # A send a crash left unanswered: sent again and flagged possiblyDuplicated ("resend"), or
     # failed with DR 7010 so that no customer ever gets it twice ("fail", at most once).
     in_doubt: InDoubt | None = None
+    # Sign DRs (null: stop signing); the secret is write-only.
+    notify_signing: Signing | None = None
+    notify_secret: NotifySecret | None = None
 
     _notify = field_validator("notify_url")(_valid_notify_url)
 
@@ -76,12 +88,15 @@ class AppIn(BaseModel):
     opt_in_categories: list[Category] | None = None
     messaging_tier: Tier | None = None
     in_doubt: InDoubt = "resend"
+    notify_signing: Signing | None = None
+    notify_secret: NotifySecret | None = None
 
     _notify = field_validator("notify_url")(_valid_notify_url)
 
 
 def public(app: dict[str, Any]) -> dict[str, Any]:
     shown = {name: app[name] for name in app_queries.PUBLIC_APP_COLUMNS}
+    shown["notify_secret_set"] = bool(app.get("notify_secret"))
     if shown["messaging_tier"] is not None:
         shown["messaging_tier"] = shown_tier(shown["messaging_tier"] or None)
     return shown
@@ -102,8 +117,14 @@ def pacing_json(status: PacingStatus) -> dict[str, Any]:
 
 
 @router.post("/v1/apps", status_code=201)
-async def create_app(body: AppIn, ctx: Context = Depends(context)) -> dict[str, Any]:
+async def create_app(
+    body: AppIn, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
+    require_admin(caller, "registering an app")
+    if body.notify_signing and not body.notify_secret:
+        raise _signing_needs_a_secret()
     await guard_url(ctx, body.notify_url, "notify_url")
+    await guard_url(ctx, body.graph_base_url, "graph_base_url")
     values = body.model_dump()
     values["display_phone_number"] = values["display_phone_number"] or values["phone_number_id"]
     values["messaging_tier"] = stored_tier(values["messaging_tier"])
@@ -123,13 +144,20 @@ async def create_app(body: AppIn, ctx: Context = Depends(context)) -> dict[str, 
 
 
 @router.get("/v1/apps")
-async def list_apps(ctx: Context = Depends(context)) -> dict[str, Any]:
+async def list_apps(
+    ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
     async with ctx.db.begin() as conn:
-        return {"apps": [public(a) for a in await app_queries.list_apps(conn)]}
+        found = await app_queries.list_apps(conn)
+    return {"apps": [public(a) for a in found if caller.may_act_on(a["id"])]}
 
 
 @router.get("/v1/apps/{app_id}")
-async def get_app(app_id: str, ctx: Context = Depends(context)) -> dict[str, Any]:
+async def get_app(
+    app_id: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
+    if not caller.may_act_on(app_id):
+        raise ApiError(SYNC.INVALID_APP_ID, field="app_id", http_status=404)
     async with ctx.db.begin() as conn:
         app = await app_queries.get_app(conn, app_id)
     if app is None:
@@ -138,9 +166,13 @@ async def get_app(app_id: str, ctx: Context = Depends(context)) -> dict[str, Any
 
 
 @router.get("/v1/apps/{app_id}/pacing")
-async def get_pacing(app_id: str, ctx: Context = Depends(context)) -> dict[str, Any]:
+async def get_pacing(
+    app_id: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
     """The app's messaging tier, the new customers in its rolling 24-hour window, and its
     queued messages that pacing holds, by reason (`tier`, `pacing`)."""
+    if not caller.may_act_on(app_id):
+        raise ApiError(SYNC.INVALID_APP_ID, field="app_id", http_status=404)
     async with ctx.db.begin() as conn:
         app = await app_queries.get_app(conn, app_id)
         if app is None:
@@ -151,10 +183,15 @@ async def get_pacing(app_id: str, ctx: Context = Depends(context)) -> dict[str, 
 
 @router.patch("/v1/apps/{app_id}")
 async def update_app(
-    app_id: str, body: AppSettings, ctx: Context = Depends(context)
+    app_id: str,
+    body: AppSettings,
+    ctx: Context = Depends(context),
+    caller: Caller = Depends(require_key),
 ) -> dict[str, Any]:
     """Change an app's settings; fields left out keep their value, `null` clears `notify_url`
     and resets `opt_in_categories` and `messaging_tier` to their defaults."""
+    if not caller.may_act_on(app_id):
+        raise ApiError(SYNC.INVALID_APP_ID, field="app_id", http_status=404)
     changes = body.model_dump(exclude_unset=True)
     await guard_url(ctx, changes.get("notify_url"), "notify_url")
     if "messaging_tier" in changes:
@@ -163,16 +200,41 @@ async def update_app(
         raise ApiError(SYNC.INVALID_VALUE, "name and require_e164 cannot be null")
     if "in_doubt" in changes and changes["in_doubt"] is None:
         changes["in_doubt"] = "resend"
+    if "notify_secret" in changes and changes["notify_secret"] is None:
+        changes["notify_signing"] = None
+    released = 0
     async with ctx.db.begin() as conn:
+        if changes.get("notify_signing") and not changes.get("notify_secret"):
+            current = await app_queries.get_app(conn, app_id)
+            if current is not None and not current.get("notify_secret"):
+                raise _signing_needs_a_secret()
         app = await app_queries.update_app(conn, app_id, **changes)
+        if app is not None and "messaging_tier" in changes:
+            # A raised tier lets go of what the old one held, oldest first.
+            released = await release_held(conn, app, ctx.settings, now=ctx.engine.clock())
     if app is None:
         raise ApiError(SYNC.INVALID_APP_ID, field="app_id", http_status=404)
     ctx.forget_app(app_id)
+    ctx.engine.notifier.forget(app_id=app_id)
+    if released:
+        ctx.engine.wake("dispatch")
     return public(app)
 
 
+def _signing_needs_a_secret() -> ApiError:
+    return ApiError(
+        SYNC.MANDATORY_MISSING,
+        "notify_signing needs a notify_secret (16 to 512 characters)",
+        field="notify_secret",
+    )
+
+
 @router.delete("/v1/apps/{app_id}", status_code=204)
-async def delete_app(app_id: str, ctx: Context = Depends(context)) -> Response:
+async def delete_app(
+    app_id: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> Response:
+    """Delete an app (admin keys only); its API keys go with it."""
+    require_admin(caller, "deleting an app")
     try:
         async with ctx.db.begin() as conn:
             deleted = await app_queries.delete_app(conn, app_id)
@@ -187,4 +249,5 @@ async def delete_app(app_id: str, ctx: Context = Depends(context)) -> Response:
     if not deleted:
         raise ApiError(SYNC.INVALID_APP_ID, field="app_id", http_status=404)
     ctx.forget_app(app_id)
+    ctx.forget_keys()
     return Response(status_code=204)

@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 
-from wanode.api._request import json_object
+from wanode.api._request import json_object, load_app
 from wanode.api._time import iso
-from wanode.api.auth import require_key
-from wanode.api.context import Context, context
+from wanode.api.auth import require_key, scope
+from wanode.api.context import Caller, Context, context
 from wanode.api.errors import ApiError
 from wanode.codes import SYNC
 from wanode.contacts import check_customer_id, parse_profile
@@ -20,6 +20,13 @@ from wanode.policy import WINDOW_SECONDS, window_open
 from wanode.store import contacts as contact_queries
 
 router = APIRouter(dependencies=[Depends(require_key)])
+
+# A profile belongs to the app whose API key wrote it (or to `appid`, written with an admin
+# key), and to no app when an admin key wrote it without one: an app's key sees and changes
+# its own app's profiles only, and sends to those and to the profiles of no app.
+_APPID = Query(
+    default=None, description="The app whose profiles these are (an app's API key: its own)"
+)
 
 # `:path` so that a customer id with a slash (sent as %2F) is still one customer id.
 _ONE = "/v1/contacts/{customerid:path}"
@@ -78,10 +85,19 @@ _PUT_BODY = {
 
 @router.put(_ONE, openapi_extra=_PUT_BODY)
 async def put_contact(
-    customerid: str, request: Request, response: Response, ctx: Context = Depends(context)
+    customerid: str,
+    request: Request,
+    response: Response,
+    ctx: Context = Depends(context),
+    caller: Caller = Depends(require_key),
+    appid: str | None = _APPID,
 ) -> dict[str, Any]:
     """Create (201) or update (200) a profile. Another `waid` moves the customer to that number;
-    a number that belongs to another customer id is refused with 409."""
+    a number that belongs to another customer id, or a customer id or number of another app's
+    profile, is refused with 409."""
+    owner = scope(caller, appid)
+    if owner is not None:
+        await load_app(ctx, owner)  # 7104 for an app that does not exist
     body = json_object(await request.body())
     now = ctx.engine.clock()
     try:
@@ -98,8 +114,16 @@ async def put_contact(
                 opt_in=profile.opt_in,
                 attributes=None if profile.attributes is None else dict(profile.attributes),
                 now=now,
+                app_id=owner,
             )
             row = await contact_queries.get_by_customer_id(conn, profile.customer_id)
+    except contact_queries.ProfileOfAnotherApp as exc:
+        raise ApiError(
+            SYNC.INVALID_VALUE,
+            f"{exc.field} {exc.value} is taken by a customer profile this API key cannot change",
+            field=exc.field,
+            http_status=409,
+        ) from exc
     except contact_queries.WaIdTaken as exc:
         raise ApiError(
             SYNC.INVALID_VALUE,
@@ -121,23 +145,30 @@ async def put_contact(
 
 
 @router.get(_ONE)
-async def get_contact(customerid: str, ctx: Context = Depends(context)) -> dict[str, Any]:
+async def get_contact(
+    customerid: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
     customer_id = _customer_id(customerid)
     async with ctx.db.begin() as conn:
         row = await contact_queries.get_by_customer_id(conn, customer_id)
-    if row is None:
+    if row is None or not caller.may_act_on(row["app_id"]):
         raise _unknown(customer_id)
     return public(row, ctx.engine.clock())
 
 
 @router.delete(_ONE, status_code=204)
-async def delete_contact(customerid: str, ctx: Context = Depends(context)) -> Response:
+async def delete_contact(
+    customerid: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> Response:
     """Remove the profile. The number's consent record and WhatsApp facts stay, unlinked."""
     customer_id = _customer_id(customerid)
     async with ctx.db.begin() as conn:
-        deleted = await contact_queries.delete_by_customer_id(
-            conn, customer_id, now=ctx.engine.clock()
-        )
+        row = await contact_queries.get_by_customer_id(conn, customer_id)
+        deleted = row is not None and caller.may_act_on(row["app_id"])
+        if deleted:
+            deleted = await contact_queries.delete_by_customer_id(
+                conn, customer_id, now=ctx.engine.clock()
+            )
     if not deleted:
         raise _unknown(customer_id)
     return Response(status_code=204)
@@ -148,10 +179,14 @@ async def list_contacts(
     ctx: Context = Depends(context),
     limit: int = Query(default=50, ge=1, le=500),
     after: str | None = Query(default=None, description="the `next` of the previous page"),
+    caller: Caller = Depends(require_key),
+    appid: str | None = _APPID,
 ) -> dict[str, Any]:
     """Profiles in customer id order, `limit` at a time; `next` is null on the last page."""
     async with ctx.db.begin() as conn:
-        rows = await contact_queries.list_profiles(conn, limit=limit + 1, after=after)
+        rows = await contact_queries.list_profiles(
+            conn, limit=limit + 1, after=after, app_id=scope(caller, appid)
+        )
     now = ctx.engine.clock()
     page = rows[:limit]
     more = len(rows) > limit
@@ -165,6 +200,7 @@ def public(row: dict[str, Any], now: float) -> dict[str, Any]:
     last = row["last_inbound_at"]
     return {
         "customerid": row["customer_id"],
+        "appid": row["app_id"],
         "waid": row["wa_id"],
         "name": row["profile_name"],
         "optIn": {

@@ -13,9 +13,25 @@ from wanode.engine import Engine
 from wanode.engine.submit import Submitter
 from wanode.store import Database
 
-KEY_TTL = 10.0
+# A key revoked by another process is refused here within KEY_TTL; by this one, at once.
+KEY_TTL = 5.0
 APP_TTL = 2.0
 URL_TTL = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent a request: its API key, and the app that key acts on (None: an admin key,
+    acting on every app)."""
+
+    key_id: str
+    app_id: str | None
+    admin: bool
+
+    def may_act_on(self, app_id: str | None) -> bool:
+        """Whether this key may act on a resource of `app_id` (None: one of no app, which
+        only admin keys see)."""
+        return self.admin or (app_id is not None and app_id == self.app_id)
 
 
 @dataclass
@@ -25,9 +41,10 @@ class Context:
     engine: Engine
     sandbox: Any | None = None  # wanode.sandbox.Sandbox when it runs in-process
     # Every request checks its key and most read their app: both are cached for a moment.
-    # Keys are cached only once found valid; an app is dropped here when this process changes
-    # it (`forget_app`), and seen changed by other processes within the TTL.
-    keys: TtlCache[bool] = field(default_factory=lambda: TtlCache(KEY_TTL))
+    # Keys are cached only once found valid, and all dropped when this process revokes one or
+    # deletes an app (`forget_keys`); an app is dropped here when this process changes it
+    # (`forget_app`). Other processes' changes are seen within the TTL.
+    keys: TtlCache[Caller] = field(default_factory=lambda: TtlCache(KEY_TTL))
     apps: TtlCache[dict[str, Any]] = field(default_factory=lambda: TtlCache(APP_TTL))
     # Every app, for checking webhook signatures; re-read whenever none of them signed one.
     all_apps: TtlCache[list[dict[str, Any]]] = field(default_factory=lambda: TtlCache(APP_TTL))
@@ -40,6 +57,9 @@ class Context:
 
     def __post_init__(self) -> None:
         self.submitter = Submitter(self.db)
+
+    def forget_keys(self) -> None:
+        self.keys.clear()
 
     def forget_app(self, app_id: str) -> None:
         self.apps.drop(app_id)

@@ -3,17 +3,22 @@ sending them again, one by one or all at once."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from wanode.api._time import iso
-from wanode.api.auth import require_key
-from wanode.api.context import Context, context
+from wanode.api.auth import require_key, scope
+from wanode.api.context import Caller, Context, context
 from wanode.store import deliveries
 
 router = APIRouter(dependencies=[Depends(require_key)])
+
+# A DR id is at most a 64-bit integer, which the database would refuse past; 2**53 - 1 keeps
+# the bound exact as a JSON number (in the OpenAPI document) and is out of reach of any id.
+MAX_DR_ID = 2**53 - 1
+DrId = Annotated[int, Field(ge=1, le=MAX_DR_ID)]
 
 
 class Replay(BaseModel):
@@ -22,7 +27,7 @@ class Replay(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[int] | None = Field(default=None, min_length=1, max_length=1000)
+    ids: list[DrId] | None = Field(default=None, min_length=1, max_length=1000)
     all: bool = False
     appid: str | None = None
 
@@ -37,13 +42,23 @@ class Replay(BaseModel):
 async def list_given_up(
     ctx: Context = Depends(context),
     appid: str | None = None,
-    before: int | None = Query(default=None, description="the `id` to page on from"),
+    before: int | None = Query(
+        default=None, ge=1, le=MAX_DR_ID, description="the `id` to page on from"
+    ),
     limit: int = Query(default=100, ge=1, le=1000),
+    state: Literal["given_up", "parked"] = Query(
+        default="given_up",
+        description="given_up: after their last retry; parked: waiting for their "
+        "notifyurlAuthId profile to exist",
+    ),
+    caller: Caller = Depends(require_key),
 ) -> dict[str, Any]:
-    """DRs given up after their last retry, newest first (`state=given_up` is the only state
-    listed: the others are on their message, `GET /v1/messages/{transid}`)."""
+    """DRs given up after their last retry, or parked for want of their auth profile, newest
+    first (the others are on their message, `GET /v1/messages/{transid}`)."""
     async with ctx.db.begin() as conn:
-        rows = await deliveries.given_up(conn, app_id=appid, before_id=before, limit=limit)
+        rows = await deliveries.given_up(
+            conn, app_id=scope(caller, appid), before_id=before, limit=limit, state=state
+        )
     return {
         "deliveryReports": [
             {
@@ -54,6 +69,7 @@ async def list_given_up(
                 "code": row["body"]["deliveryInfoNotification"]["deliveryInfo"]["code"],
                 "url": row["url"],
                 "state": row["state"],
+                "notifyurlAuthId": row["auth_id"],
                 "attempts": row["attempts"],
                 "lastStatusCode": row["last_status_code"],
                 "lastError": row["last_error"],
@@ -66,12 +82,14 @@ async def list_given_up(
 
 
 @router.post("/v1/delivery-reports/replay")
-async def replay(body: Replay, ctx: Context = Depends(context)) -> dict[str, int]:
+async def replay(
+    body: Replay, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, int]:
     """Queue given-up DRs again; each gets the full retries anew. A DR replayed after its
     message's later DRs went out arrives after them: its `timeStamp` says when it happened."""
     async with ctx.db.begin() as conn:
         queued = await deliveries.replay(
-            conn, ids=body.ids, app_id=body.appid, at=ctx.engine.clock()
+            conn, ids=body.ids, app_id=scope(caller, body.appid), at=ctx.engine.clock()
         )
     if queued:
         ctx.engine.wake("notify")

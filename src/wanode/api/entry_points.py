@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from wanode.api._time import iso
-from wanode.api.auth import require_key
-from wanode.api.context import Context, context
+from wanode.api.auth import own_app, require_key, scope
+from wanode.api.context import Caller, Context, context
 from wanode.api.errors import ApiError
 from wanode.codes import SYNC
 from wanode.engine import entry_points as use_cases
@@ -72,9 +72,13 @@ def public(row: dict[str, Any], app: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/v1/entry-points", status_code=201)
 async def create_entry_point(
-    body: EntryPointIn, response: Response, ctx: Context = Depends(context)
+    body: EntryPointIn,
+    response: Response,
+    ctx: Context = Depends(context),
+    caller: Caller = Depends(require_key),
 ) -> dict[str, Any]:
     """Have WhatsApp make a short link (and QR code) opening a chat with the app's number."""
+    own_app(caller, body.appid)
     try:
         row, app, created = await use_cases.create(
             ctx.db,
@@ -102,23 +106,30 @@ async def list_entry_points(
     ctx: Context = Depends(context),
     appid: str | None = None,
     limit: int = Query(default=100, ge=1, le=500),
+    caller: Caller = Depends(require_key),
 ) -> dict[str, Any]:
-    """The newest entry points first; `appid` narrows them to one app."""
+    """The newest entry points first; `appid` narrows them to one app (an app's API key sees
+    its own app's only)."""
     async with ctx.db.begin() as conn:
-        rows = await queries.list_all(conn, app_id=appid, limit=limit)
+        rows = await queries.list_all(conn, app_id=scope(caller, appid), limit=limit)
         apps = {app["id"]: app for app in await app_queries.list_apps(conn)}
     return {"entryPoints": [public(row, apps[row["app_id"]]) for row in rows]}
 
 
 @router.get("/v1/entry-points/{code}")
-async def get_entry_point(code: str, ctx: Context = Depends(context)) -> dict[str, Any]:
-    row, app = await _load(ctx, code)
+async def get_entry_point(
+    code: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
+    row, app = await _load(ctx, code, caller)
     return public(row, app)
 
 
 @router.delete("/v1/entry-points/{code}", status_code=204)
-async def delete_entry_point(code: str, ctx: Context = Depends(context)) -> Response:
+async def delete_entry_point(
+    code: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> Response:
     """Delete the short link at WhatsApp too: the link and its QR codes stop working."""
+    await _load(ctx, code, caller)
     try:
         await use_cases.delete(ctx.db, ctx.engine.gateways, code)
     except use_cases.UnknownEntryPoint as exc:
@@ -145,9 +156,10 @@ async def qr_png(
     ctx: Context = Depends(context),
     scale: int = _SCALE,
     border: int = _BORDER,
+    caller: Caller = Depends(require_key),
 ) -> Response:
     """The QR code of the entry point's deep link, as PNG."""
-    return await _qr(ctx, request, code, "png", scale, border)
+    return await _qr(ctx, caller, request, code, "png", scale, border)
 
 
 @router.get(
@@ -163,15 +175,16 @@ async def qr_svg(
     ctx: Context = Depends(context),
     scale: int = _SCALE,
     border: int = _BORDER,
+    caller: Caller = Depends(require_key),
 ) -> Response:
     """The QR code of the entry point's deep link, as SVG."""
-    return await _qr(ctx, request, code, "svg", scale, border)
+    return await _qr(ctx, caller, request, code, "svg", scale, border)
 
 
 async def _qr(
-    ctx: Context, request: Request, code: str, kind: str, scale: int, border: int
+    ctx: Context, caller: Caller, request: Request, code: str, kind: str, scale: int, border: int
 ) -> Response:
-    row, _app = await _load(ctx, code)
+    row, _app = await _load(ctx, code, caller)
     key = f"{row['link']}\0{kind}\0{scale}\0{border}".encode()
     etag = f'"{hashlib.sha256(key).hexdigest()[:32]}"'
     headers = {"Cache-Control": _IMAGE_CACHE, "ETag": etag}
@@ -181,11 +194,11 @@ async def _qr(
     return Response(image, media_type=MEDIA_TYPES[kind], headers=headers)
 
 
-async def _load(ctx: Context, code: str) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _load(ctx: Context, code: str, caller: Caller) -> tuple[dict[str, Any], dict[str, Any]]:
     async with ctx.db.begin() as conn:
         row = await queries.get(conn, code)
         app = await app_queries.get_app(conn, row["app_id"]) if row else None
-    if row is None or app is None:
+    if row is None or app is None or not caller.may_act_on(row["app_id"]):
         raise _not_found(code)
     return row, app
 

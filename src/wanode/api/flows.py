@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 
 from wanode.api._request import json_object
 from wanode.api._time import iso
-from wanode.api.auth import require_key
-from wanode.api.context import Context, context
+from wanode.api.auth import own_app, require_key
+from wanode.api.context import Caller, Context, context
 from wanode.api.errors import ApiError
 from wanode.codes import SYNC
 from wanode.engine.flows import UnknownFlow
@@ -87,9 +87,13 @@ async def deploy_flow(
     request: Request,
     app: str | None = Query(None, description="the app the flow uses (default: its `app`)"),
     ctx: Context = Depends(context),
+    caller: Caller = Depends(require_key),
 ) -> Any:
-    """Check a definition and store it as the flow's next version (version 1 for a new id)."""
+    """Check a definition and store it as the flow's next version (version 1 for a new id).
+    An app's API key deploys flows of its own app only."""
     doc = _definition(await request.body(), request.headers.get("content-type", ""))
+    if not caller.admin:
+        app = await _own_deploy(ctx, caller, doc, app)
     try:
         row, _flow = await ctx.engine.flows.deploy(doc, app_id=app)
     except InvalidFlow as exc:
@@ -98,31 +102,70 @@ async def deploy_flow(
 
 
 @router.get("/v1/flows")
-async def list_flows(ctx: Context = Depends(context)) -> dict[str, Any]:
+async def list_flows(
+    ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
     async with ctx.db.begin() as conn:
         rows = await store.list_flows(conn)
-    return {"flows": [_flow_json(row, None) for row in rows]}
+    return {"flows": [_flow_json(row, None) for row in rows if caller.may_act_on(row["app_id"])]}
+
+
+async def _own_deploy(ctx: Context, caller: Caller, doc: Any, app: str | None) -> str:
+    """The app an app key's deploy is for: its own. An app the query or the definition names
+    must be it, and the flow id must not be another app's flow's."""
+    if app is not None:
+        own_app(caller, app, "app")
+    named = doc.get("app") if isinstance(doc, dict) else None
+    if isinstance(named, str):
+        own_app(caller, named, "app")
+    flow_id = doc.get("id") if isinstance(doc, dict) else None
+    if isinstance(flow_id, str):
+        async with ctx.db.begin() as conn:
+            existing = await store.get_flow(conn, flow_id)
+        if existing is not None and not caller.may_act_on(existing["app_id"]):
+            raise ApiError(
+                SYNC.INVALID_VALUE,
+                f"flow id {flow_id} is taken by another app's flow",
+                field="id",
+                http_status=409,
+            )
+    return caller.app_id or ""
+
+
+async def _flow(ctx: Context, caller: Caller, flow_id: str) -> dict[str, Any]:
+    """The flow, if the caller's key may act on its app."""
+    async with ctx.db.begin() as conn:
+        row = await store.get_flow(conn, flow_id)
+    if row is None or not caller.may_act_on(row["app_id"]):
+        raise ApiError(SYNC.NOT_FOUND, f"no flow {flow_id}", field="flow_id")
+    return row
 
 
 @router.get("/v1/flows/{flow_id}")
-async def get_flow(flow_id: str, ctx: Context = Depends(context)) -> dict[str, Any]:
+async def get_flow(
+    flow_id: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
+    row = await _flow(ctx, caller, flow_id)
     async with ctx.db.begin() as conn:
-        row = await store.get_flow(conn, flow_id)
-        counts = await store.count_runs(conn, flow_id) if row else {}
-    if row is None:
-        raise ApiError(SYNC.NOT_FOUND, f"no flow {flow_id}", field="flow_id")
+        counts = await store.count_runs(conn, flow_id)
     body = _flow_json(row, counts)
     body["definition"] = row["definition"]
     return body
 
 
 @router.post("/v1/flows/{flow_id}/disable")
-async def disable_flow(flow_id: str, ctx: Context = Depends(context)) -> dict[str, Any]:
+async def disable_flow(
+    flow_id: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
+    await _flow(ctx, caller, flow_id)
     return await _enable(ctx, flow_id, False)
 
 
 @router.post("/v1/flows/{flow_id}/enable")
-async def enable_flow(flow_id: str, ctx: Context = Depends(context)) -> dict[str, Any]:
+async def enable_flow(
+    flow_id: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
+    await _flow(ctx, caller, flow_id)
     return await _enable(ctx, flow_id, True)
 
 
@@ -136,9 +179,16 @@ async def _enable(ctx: Context, flow_id: str, enabled: bool) -> dict[str, Any]:
 
 
 @router.post("/v1/flows/{flow_id}/runs", status_code=201, openapi_extra=_RUN_DOC)
-async def start_run(flow_id: str, request: Request, ctx: Context = Depends(context)) -> Any:
+async def start_run(
+    flow_id: str,
+    request: Request,
+    ctx: Context = Depends(context),
+    caller: Caller = Depends(require_key),
+) -> Any:
     """Start a run (the Start node's API trigger) with input variables; it runs until it
     waits or ends before this answers."""
+    if not caller.admin:
+        await _flow(ctx, caller, flow_id)
     raw = await request.body()
     body = json_object(raw) if raw.strip() else {}
     unknown = sorted(set(body) - {"variables", "waid"})
@@ -176,18 +226,26 @@ async def list_runs(
     status: str | None = Query(None, description="waiting, completed or failed"),
     limit: int = Query(100, ge=1, le=1000),
     ctx: Context = Depends(context),
+    caller: Caller = Depends(require_key),
 ) -> dict[str, Any]:
+    if not caller.admin:
+        await _flow(ctx, caller, flow_id)
     async with ctx.db.begin() as conn:
         rows = await store.list_runs(conn, flow_id, status=status, limit=limit)
     return {"runs": [run_json(row, None) for row in rows]}
 
 
 @router.get("/v1/flows/{flow_id}/runs/{run_id}")
-async def get_run(flow_id: str, run_id: str, ctx: Context = Depends(context)) -> dict[str, Any]:
+async def get_run(
+    flow_id: str,
+    run_id: str,
+    ctx: Context = Depends(context),
+    caller: Caller = Depends(require_key),
+) -> dict[str, Any]:
     """The run's state, variables, node outputs, what it waits for, and its history."""
     async with ctx.db.begin() as conn:
         run = await store.get_run(conn, run_id)
-        if run is None or run["flow_id"] != flow_id:
+        if run is None or run["flow_id"] != flow_id or not caller.may_act_on(run["app_id"]):
             raise ApiError(SYNC.NOT_FOUND, f"no run {run_id} of flow {flow_id}", field="run_id")
         history = await store.history(conn, run_id)
     return run_json(run, history)

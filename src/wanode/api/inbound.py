@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from wanode.api._request import json_object, wa_id
 from wanode.api._time import iso
-from wanode.api.auth import require_key
-from wanode.api.context import Context, context
+from wanode.api.auth import require_key, scope
+from wanode.api.context import Caller, Context, context
 from wanode.api.errors import ApiError
 from wanode.codes import SYNC
 from wanode.engine.receipts import UnknownInbound, mark_read
@@ -23,12 +23,16 @@ router = APIRouter(dependencies=[Depends(require_key)])
 async def list_inbound(
     ctx: Context = Depends(context),
     waid: str | None = None,
+    appid: str | None = None,
     limit: int = Query(default=50, ge=1, le=500),
+    caller: Caller = Depends(require_key),
 ) -> dict[str, Any]:
-    """The newest inbound messages first; `waid` narrows them to one customer."""
+    """The newest inbound messages first; `waid` narrows them to one customer, `appid` to
+    one app (an app's API key sees its own app's only)."""
     number = wa_id(waid, "waid") if waid is not None else None
+    app_id = scope(caller, appid)
     async with ctx.db.begin() as conn:
-        rows = await contact_queries.list_inbound(conn, wa_id=number, limit=limit)
+        rows = await contact_queries.list_inbound(conn, wa_id=number, app_id=app_id, limit=limit)
     return {
         "messages": [
             {
@@ -62,7 +66,12 @@ async def list_inbound(
         }
     },
 )
-async def read(wamid: str, request: Request, ctx: Context = Depends(context)) -> dict[str, Any]:
+async def read(
+    wamid: str,
+    request: Request,
+    ctx: Context = Depends(context),
+    caller: Caller = Depends(require_key),
+) -> dict[str, Any]:
     """Mark a received message read (blue ticks); `typing_indicator` shows "typing…" up to 25 s
     or until the next message is sent."""
     raw = await request.body()
@@ -75,6 +84,11 @@ async def read(wamid: str, request: Request, ctx: Context = Depends(context)) ->
         raise ApiError(
             SYNC.INVALID_VALUE, "typing_indicator must be true or false", field="typing_indicator"
         )
+    if not caller.admin:
+        async with ctx.db.begin() as conn:
+            inbound = await contact_queries.get_inbound(conn, wamid)
+        if inbound is None or not caller.may_act_on(inbound["app_id"]):
+            raise ApiError(SYNC.NOT_FOUND, f"no inbound message with wamid {wamid}", field="wamid")
     try:
         rejected = await mark_read(ctx.db, ctx.engine.gateways, wamid, typing_indicator=typing)
     except UnknownInbound as exc:

@@ -25,19 +25,22 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
-from wanode.api.auth import require_key
-from wanode.api.context import Context, context
+from wanode.api.auth import own_app, require_key
+from wanode.api.context import Caller, Context, context
 from wanode.api.errors import ApiError, error_body
 from wanode.codes import DR_CODES, SYNC
 from wanode.engine.media import upload
 from wanode.engine.submit import UnknownApp
 from wanode.gateway import GatewayError, MediaRejected
+from wanode.notify.media_links import valid
+from wanode.store import apps as app_queries
 from wanode.store import contacts as contact_queries
 from wanode.store import media as media_queries
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(dependencies=[Depends(require_key)])
+# Each route asks for its key: a media file's signed link (inbound events) stands in for one.
+router = APIRouter()
 
 _FORM = {
     "requestBody": {
@@ -63,7 +66,9 @@ _FORM = {
 
 
 @router.post("/v1/media", status_code=201, openapi_extra=_FORM)
-async def upload_media(request: Request, ctx: Context = Depends(context)) -> dict[str, Any]:
+async def upload_media(
+    request: Request, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
     """Upload media (multipart: `appid`, `file`, optional `type`); answers the WhatsApp media id,
     to send with `{"type": "image", "image": {"id": …}}` and the like."""
     try:
@@ -73,6 +78,7 @@ async def upload_media(request: Request, ctx: Context = Depends(context)) -> dic
     app_id, file = form.get("appid"), form.get("file")
     if not isinstance(app_id, str) or not app_id:
         raise ApiError(SYNC.MANDATORY_MISSING, "param 'appid' missing", field="appid")
+    own_app(caller, app_id)
     if not isinstance(file, UploadFile):
         raise ApiError(SYNC.MANDATORY_MISSING, "param 'file' (a file part) missing", field="file")
     given = form.get("type")
@@ -112,13 +118,30 @@ _MEDIA_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _key_unless_signed(request: Request, ctx: Context = Depends(context)) -> Caller | None:
+    """The caller of a request with an API key; None for a signed link, checked once the media
+    (and so its app) is known."""
+    if "token" in request.query_params and not request.headers.get("key"):
+        return None
+    return await require_key(request, ctx)
+
+
 @router.get("/v1/media/{media_id}", response_class=Response, responses=_MEDIA_RESPONSES)
-async def get_media(media_id: str, request: Request, ctx: Context = Depends(context)) -> Response:
-    """The bytes of media a customer sent (the `url` of an inbound event's attachment)."""
+async def get_media(
+    media_id: str,
+    request: Request,
+    ctx: Context = Depends(context),
+    caller: Caller | None = Depends(_key_unless_signed),
+) -> Response:
+    """The bytes of media a customer sent (the `url` of an inbound event's attachment). Takes
+    the API key, or the `expires` and `token` of the signed link an inbound event carries."""
     async with ctx.db.begin() as conn:
         row = await media_queries.get(conn, media_id)
         inbound = await contact_queries.get_inbound(conn, row["wamid"]) if row else None
-    if row is None:
+        app = await app_queries.get_app(conn, row["app_id"]) if row and caller is None else None
+    if caller is None:
+        _check_link(request, media_id, app, now=ctx.engine.clock())
+    if row is None or (caller is not None and not caller.may_act_on(row["app_id"])):
         raise ApiError(SYNC.NOT_FOUND, f"no inbound media {media_id}", field="media_id")
     state = media_queries.state(row)
     if state != media_queries.DOWNLOADED:
@@ -156,6 +179,15 @@ async def get_media(media_id: str, request: Request, ctx: Context = Depends(cont
         content_disposition_type=disposition,
         headers=headers,
     )
+
+
+def _check_link(request: Request, media_id: str, app: dict[str, Any] | None, *, now: float) -> None:
+    """7001 unless the link's token is the media's, for its app, and not expired. An unknown
+    media id fails the same way: a link reveals nothing without its token."""
+    params = request.query_params
+    expires, token = params.get("expires", ""), params.get("token", "")
+    if app is None or not valid(media_id, expires, token, app["app_secret"], now=now):
+        raise ApiError(SYNC.AUTH_FAILED, "the media link is invalid or has expired", field="token")
 
 
 def _file(media_dir: Path, relative: str) -> Path | None:

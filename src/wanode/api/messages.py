@@ -17,6 +17,7 @@ from wanode.api._request import (
     guard_url,
     json_object,
     load_app,
+    notify_auth_id,
     notify_url,
     optional_str,
     queue,
@@ -24,10 +25,11 @@ from wanode.api._request import (
     wa_id,
 )
 from wanode.api._time import iso
-from wanode.api.auth import require_key
-from wanode.api.context import Context, context
+from wanode.api.auth import own_app, require_key
+from wanode.api.context import Caller, Context, context
 from wanode.api.errors import ApiError
 from wanode.api.examples import WA_EXAMPLES, native_body, openapi_body
+from wanode.api.links import link_options
 from wanode.api.templates import TemplateError, refuse_unsendable
 from wanode.codes import SYNC
 from wanode.engine.submit import Destination, Submission, Unresolved
@@ -40,7 +42,17 @@ from wanode.store import messages as outbox
 router = APIRouter(dependencies=[Depends(require_key)])
 
 # wanode's own fields beside the Cloud API body; they keep the Messaging API's names.
-_OWN_FIELDS = ("appid", "to", "customerid", "correlationid", "callbackData", "notifyurl", "expiry")
+_OWN_FIELDS = (
+    "appid",
+    "to",
+    "customerid",
+    "correlationid",
+    "callbackData",
+    "notifyurl",
+    "notifyurlAuthId",
+    "expiry",
+    "options",
+)
 _TEMPLATE_FIELDS = (
     "messaging_product",
     "recipient_type",
@@ -54,7 +66,8 @@ _TEMPLATE_FIELDS = (
 _NATIVE_DOC = (
     "The Cloud API message body (`type` and the object it names, optional `context`, "
     "`recipient_identity_key_hash`, `biz_opaque_callback_data`) with `to`, plus wanode's "
-    "`appid` (required), `correlationid`, `callbackData`, `notifyurl` and `expiry`."
+    "`appid` (required), `correlationid`, `callbackData`, `notifyurl`, `expiry` and `options` "
+    "(link shortening and click tracking, as in the Messaging API)."
 )
 
 
@@ -65,10 +78,12 @@ _NATIVE_DOC = (
         {kind: native_body(wa) for kind, wa in WA_EXAMPLES.items()}, _NATIVE_DOC
     ),
 )
-async def send_message(request: Request, ctx: Context = Depends(context)) -> JSONResponse:
+async def send_message(
+    request: Request, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> JSONResponse:
     """Send one message of any kind to one WhatsApp user; answers 202 with its transid."""
     body = json_object(await request.body())
-    app = await load_app(ctx, app_id(body))
+    app = await load_app(ctx, own_app(caller, app_id(body)))
     content = {k: v for k, v in body.items() if k not in _OWN_FIELDS}
     message = (
         await _native_template(ctx, app, content)
@@ -82,7 +97,9 @@ async def send_message(request: Request, ctx: Context = Depends(context)) -> JSO
         correlationid=optional_str(body, "correlationid"),
         callback_data=optional_str(body, "callbackData"),
         notify_url=notify_url(body),
+        notify_auth_id=notify_auth_id(body),
         expires_at=expiry(body, now=ctx.engine.clock()),
+        links=link_options(ctx, body, message, "template" if message.kind == "template" else ""),
     )
     await guard_url(ctx, submission.notify_url, "notifyurl")
     [row] = await queue(ctx, submission)
@@ -186,10 +203,12 @@ def _string(data: dict[str, Any], key: str, field: str) -> str:
 
 
 @router.get("/v1/messages/{transid}")
-async def get_message(transid: str, ctx: Context = Depends(context)) -> dict[str, Any]:
+async def get_message(
+    transid: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
     async with ctx.db.begin() as conn:
         message = await outbox.get(conn, transid)
-        if message is None:
+        if message is None or not caller.may_act_on(message["app_id"]):
             raise ApiError(SYNC.NOT_FOUND, f"no message with transid {transid}", field="transid")
         history = await outbox.history(conn, transid)
         deliveries = await outbox.deliveries(conn, transid)
@@ -218,6 +237,7 @@ async def get_message(transid: str, ctx: Context = Depends(context)) -> dict[str
         "correlationid": message["correlationid"],
         "callbackData": message["callback_data"],
         "notifyurl": message["notify_url"],
+        "notifyurlAuthId": message.get("notify_auth_id"),
         "createdAt": iso(message["created_at"]),
         "expiry": iso(message["expires_at"]),
         "payload": message["payload"],

@@ -20,16 +20,18 @@ from wanode.api._request import (
     guard_url,
     json_object,
     load_app,
+    notify_auth_id,
     notify_url,
     optional_str,
     queue,
     unresolved_error,
     wa_id,
 )
-from wanode.api.auth import require_key
-from wanode.api.context import Context, context
+from wanode.api.auth import own_app, require_key
+from wanode.api.context import Caller, Context, context
 from wanode.api.errors import ApiError
 from wanode.api.examples import WA_EXAMPLES, messaging_body, openapi_body
+from wanode.api.links import link_options
 from wanode.api.templates import TemplateError, refuse_unsendable
 from wanode.codes import SYNC
 from wanode.engine.submit import Destination, Submission, Unresolved
@@ -52,7 +54,9 @@ _DESTINATION_KEYS = ("waid", "customerid")
         "Webex Connect Messaging API v1 request; `channels.OTT-Messaging.wa` holds the message.",
     ),
 )
-async def send_messages(request: Request, ctx: Context = Depends(context)) -> JSONResponse:
+async def send_messages(
+    request: Request, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> JSONResponse:
     body = json_object(await request.body())
     template = "message" in body
     for name in ("appid", "deliverychannel", "destination", *(() if template else ("channels",))):
@@ -62,7 +66,7 @@ async def send_messages(request: Request, ctx: Context = Depends(context)) -> JS
         raise ApiError(
             SYNC.INVALID_VALUE, "deliverychannel must be 'whatsapp'", field="deliverychannel"
         )
-    app = await load_app(ctx, app_id(body))
+    app = await load_app(ctx, own_app(caller, app_id(body)))
     message = (
         await _template_message(ctx, app, body["message"], body.get("channels"))
         if template
@@ -75,7 +79,9 @@ async def send_messages(request: Request, ctx: Context = Depends(context)) -> JS
         correlationid=optional_str(body, "correlationid"),
         callback_data=optional_str(body, "callbackData"),
         notify_url=notify_url(body),
+        notify_auth_id=notify_auth_id(body),
         expires_at=expiry(body, now=ctx.engine.clock()),
+        links=link_options(ctx, body, message, "message.parameters" if template else _WA_PATH),
     )
     await guard_url(ctx, submission.notify_url, "notifyurl")
     response = []

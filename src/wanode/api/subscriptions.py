@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from wanode.api._request import guard_url
 from wanode.api._time import iso
-from wanode.api.auth import require_key
-from wanode.api.context import Context, context
+from wanode.api.auth import require_key, scope
+from wanode.api.context import Caller, Context, context
 from wanode.api.errors import ApiError
 from wanode.codes import SYNC
 from wanode.notify.events import EVENT_NAMES
@@ -76,16 +76,19 @@ def public(sub: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/v1/subscriptions", status_code=201)
 async def create_subscription(
-    body: SubscriptionIn, ctx: Context = Depends(context)
+    body: SubscriptionIn, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
 ) -> dict[str, Any]:
+    """Subscribe to one app's events (`appid`), or to every app's: an app's API key always
+    subscribes to its own app's."""
+    app_id = scope(caller, body.appid)
     await guard_url(ctx, body.url, "url")
     async with ctx.db.begin() as conn:
-        if body.appid is not None and await app_queries.get_app(conn, body.appid) is None:
+        if app_id is not None and await app_queries.get_app(conn, app_id) is None:
             raise ApiError(SYNC.INVALID_APP_ID, field="appid")
         sub = await queries.create(
             conn,
             url=body.url,
-            app_id=body.appid,
+            app_id=app_id,
             events=body.events,
             secret=body.secret,
             at=ctx.engine.clock(),
@@ -94,16 +97,21 @@ async def create_subscription(
 
 
 @router.get("/v1/subscriptions")
-async def list_subscriptions(ctx: Context = Depends(context)) -> dict[str, Any]:
+async def list_subscriptions(
+    ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
     async with ctx.db.begin() as conn:
-        return {"subscriptions": [public(s) for s in await queries.list_all(conn)]}
+        found = await queries.list_all(conn)
+    return {"subscriptions": [public(s) for s in found if caller.may_act_on(s["app_id"])]}
 
 
 @router.get("/v1/subscriptions/{subscription_id}")
-async def get_subscription(subscription_id: str, ctx: Context = Depends(context)) -> dict[str, Any]:
+async def get_subscription(
+    subscription_id: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
     async with ctx.db.begin() as conn:
         sub = await queries.get(conn, subscription_id)
-    if sub is None:
+    if sub is None or not caller.may_act_on(sub["app_id"]):
         raise _not_found(subscription_id)
     return public(sub)
 
@@ -113,10 +121,12 @@ async def list_deliveries(
     subscription_id: str,
     ctx: Context = Depends(context),
     limit: int = Query(default=50, ge=1, le=500),
+    caller: Caller = Depends(require_key),
 ) -> dict[str, Any]:
     """The newest events queued for the subscription and how their delivery went."""
     async with ctx.db.begin() as conn:
-        if await queries.get(conn, subscription_id) is None:
+        sub = await queries.get(conn, subscription_id)
+        if sub is None or not caller.may_act_on(sub["app_id"]):
             raise _not_found(subscription_id)
         rows = await queries.list_deliveries(conn, subscription_id, limit=limit)
     return {
@@ -138,9 +148,14 @@ async def list_deliveries(
 
 
 @router.delete("/v1/subscriptions/{subscription_id}", status_code=204)
-async def delete_subscription(subscription_id: str, ctx: Context = Depends(context)) -> Response:
+async def delete_subscription(
+    subscription_id: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> Response:
     async with ctx.db.begin() as conn:
-        deleted = await queries.delete(conn, subscription_id)
+        sub = await queries.get(conn, subscription_id)
+        deleted = sub is not None and caller.may_act_on(sub["app_id"])
+        if deleted:
+            deleted = await queries.delete(conn, subscription_id)
     if not deleted:
         raise _not_found(subscription_id)
     return Response(status_code=204)

@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from wanode.api._request import app_id, json_object, load_app
 from wanode.api._time import iso
-from wanode.api.auth import require_key
-from wanode.api.context import Context, context
+from wanode.api.auth import own_app, require_key, scope
+from wanode.api.context import Caller, Context, context
 from wanode.api.errors import ApiError
 from wanode.codes import DR_CODES, SYNC
 from wanode.engine import templates as use_cases
@@ -114,11 +114,13 @@ def _gateway_error(exc: Exception, what: str) -> ApiError:
 
 
 @router.post("/v1/templates", status_code=201, openapi_extra=_CREATE_DOC)
-async def create_template(request: Request, ctx: Context = Depends(context)) -> dict[str, Any]:
+async def create_template(
+    request: Request, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
     """Submit a template for WhatsApp's review; it is registered PENDING and a status webhook
     (or the next sync) tells when it is APPROVED or REJECTED."""
     body = json_object(await request.body())
-    app = await load_app(ctx, app_id(body))
+    app = await load_app(ctx, own_app(caller, app_id(body)))
     try:
         definition = parse_create({k: v for k, v in body.items() if k != "appid"})
     except InvalidMessage as exc:
@@ -140,12 +142,14 @@ async def list_templates(
     name: str | None = None,
     language: str | None = None,
     category: str | None = None,
+    caller: Caller = Depends(require_key),
 ) -> dict[str, Any]:
-    """The registry's templates; `appid` narrows them to that app's WABA, `status` and
-    `category` take comma-separated values."""
+    """The registry's templates; `appid` narrows them to that app's WABA (an app's API key
+    sees its own app's WABA's only), `status` and `category` take comma-separated values."""
     waba_id = None
-    if appid is not None:
-        waba_id = (await load_app(ctx, appid))["waba_id"]
+    wanted_app = scope(caller, appid)
+    if wanted_app is not None:
+        waba_id = (await load_app(ctx, wanted_app))["waba_id"]
     async with ctx.db.begin() as conn:
         rows = await registry.list_templates(
             conn,
@@ -159,14 +163,17 @@ async def list_templates(
 
 
 @router.post("/v1/templates/sync")
-async def sync_templates(request: Request, ctx: Context = Depends(context)) -> dict[str, Any]:
-    """Sync the registry with WhatsApp now: every WABA, or `{"appid"}`'s only."""
+async def sync_templates(
+    request: Request, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
+    """Sync the registry with WhatsApp now: every WABA, or `{"appid"}`'s only (an app's API
+    key syncs its own app's)."""
     raw = await request.body()
     body = json_object(raw) if raw.strip() else {}
     unknown = sorted(set(body) - {"appid"})
     if unknown:
         raise ApiError(SYNC.INVALID_VALUE, f"{unknown[0]} is not a field", field=unknown[0])
-    wanted = app_id(body) if "appid" in body else None
+    wanted = scope(caller, app_id(body) if "appid" in body else None)
     try:
         reports = await ctx.engine.templates.sync(wanted)
     except LookupError as exc:
@@ -175,15 +182,19 @@ async def sync_templates(request: Request, ctx: Context = Depends(context)) -> d
 
 
 @router.get("/v1/templates/{template_id}")
-async def get_template(template_id: str, ctx: Context = Depends(context)) -> dict[str, Any]:
-    return public(await _row(ctx, template_id))
+async def get_template(
+    template_id: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> dict[str, Any]:
+    return public(await _row(ctx, template_id, caller))
 
 
 @router.delete("/v1/templates/{template_id}", status_code=204)
-async def delete_template(template_id: str, ctx: Context = Depends(context)) -> Response:
+async def delete_template(
+    template_id: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+) -> Response:
     """Delete the template (this language only) at WhatsApp; it stays in the registry,
     DELETED."""
-    row = await _row(ctx, template_id)
+    row = await _row(ctx, template_id, caller)
     if row["status"] != registry.DELETED:
         async with ctx.db.begin() as conn:
             app = await app_queries.get_app(conn, row["app_id"])
@@ -195,9 +206,15 @@ async def delete_template(template_id: str, ctx: Context = Depends(context)) -> 
     return Response(status_code=204)
 
 
-async def _row(ctx: Context, template_id: str) -> dict[str, Any]:
+async def _row(ctx: Context, template_id: str, caller: Caller) -> dict[str, Any]:
+    """The template, if the caller's key may see it: an app's key sees its WABA's templates
+    (those its app may send)."""
+    own = None if caller.admin else await load_app(ctx, caller.app_id or "")
     async with ctx.db.begin() as conn:
-        row = await registry.get(conn, template_id)
+        if own is None:
+            row = await registry.get(conn, template_id)
+        else:
+            row = await registry.get_for_waba(conn, own["waba_id"], template_id)
     if row is None:
         raise ApiError(
             SYNC.INVALID_TEMPLATE_ID,

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from wanode.api.context import Context, context
 from wanode.engine.inbound import ingest
 from wanode.events import MalformedWebhook, parse_webhook
+from wanode.notify.media_links import media_links
 from wanode.store import apps as app_queries
 
 router = APIRouter()
@@ -55,7 +56,13 @@ async def receive(request: Request, ctx: Context = Depends(context)) -> JSONResp
         return JSONResponse({"error": "malformed webhook"}, status_code=400)
     by_number: dict[str, dict[str, Any]] = {app["phone_number_id"]: app for app in signed_by}
     async with ctx.db.begin() as conn:
-        ingested = await ingest(conn, events, apps=by_number, now=ctx.engine.clock())
+        ingested = await ingest(
+            conn,
+            events,
+            apps=by_number,
+            now=ctx.engine.clock(),
+            media_links=media_links(ctx.settings),
+        )
     if ingested.loops:
         # Only the loops given work: a status wakes the status loop alone.
         ctx.engine.wake(*sorted(ingested.loops))

@@ -53,6 +53,7 @@ from wanode.cli.bootstrap import build_service, ensure_defaults
 from wanode.config import Settings
 from wanode.store import Database
 from wanode.store import apps as app_queries
+from wanode.store.keyring import Keyring, new_key
 from wanode.store.tables import messages
 
 CONCURRENCY = 16
@@ -114,6 +115,8 @@ async def serve(kind: str, *, worker: bool, env: dict[str, str]) -> AsyncIterato
             args = ["serve", "--host", "127.0.0.1", "--port", str(port)]
             if not worker:
                 args.append("--no-worker")
+            # The server stores the app's secrets encrypted; the bench reads them with its key.
+            key = new_key()
             with log_path.open("wb") as log:
                 process = await asyncio.create_subprocess_exec(
                     sys.executable,
@@ -122,10 +125,15 @@ async def serve(kind: str, *, worker: bool, env: dict[str, str]) -> AsyncIterato
                     *args,
                     stdout=log,
                     stderr=asyncio.subprocess.STDOUT,
-                    env={**os.environ, **env, "WANODE_DATABASE_URL": url},
+                    env={
+                        **os.environ,
+                        **env,
+                        "WANODE_DATABASE_URL": url,
+                        "WANODE_SECRET_KEY": key,
+                    },
                     cwd=workdir,
                 )
-            db = Database(url)
+            db = Database(url, keyring=Keyring([key]))
             try:
                 yield await _started(process, f"http://127.0.0.1:{port}", log_path, db)
             finally:

@@ -179,7 +179,7 @@ async def prepare(target: Target) -> Setup:
                 api_version=None,
                 notify_url=None,
             )
-            key = await app_queries.create_key(conn, "bench")
+            key = await app_queries.create_key(conn, "bench", admin=True)
         runner = FlowRunner(db, Settings(**_settings(target)), clock=time.time)
         row, _flow = await runner.deploy(FLOW, app_id=app["id"])
         await runner.aclose()

@@ -148,7 +148,7 @@ async def _prepare(db: Database, numbers: list[Number], notify_url: str, sandbox
                 notify_url=notify_url,
             )
             numbers[i] = dataclasses.replace(number, app_id=app["id"])
-        return await app_queries.create_key(conn, "bench")
+        return await app_queries.create_key(conn, "bench", admin=True)
 
 
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

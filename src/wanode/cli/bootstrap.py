@@ -16,6 +16,7 @@ from wanode.engine import Engine, Gateways
 from wanode.engine.gateways import provision_in_sandbox
 from wanode.store import Database
 from wanode.store import apps as app_queries
+from wanode.store.keyring import Keyring
 
 
 @dataclass
@@ -40,17 +41,25 @@ def build_sandbox(settings: Settings, *, webhook_transport: Any | None = None) -
             throughput_mps=settings.sandbox_throughput_mps,
             pair_limit=settings.sandbox_pair_limit,
             webhook_batch=settings.sandbox_webhook_batch,
+            fault_rate=settings.sandbox_fault_rate,
+            fault_kinds=settings.sandbox_fault_kinds,
+            fault_seed=settings.sandbox_fault_seed,
+            fault_hang=settings.sandbox_fault_hang,
         ),
         webhook_transport=webhook_transport,
     )
 
 
 def open_database(settings: Settings) -> Database:
+    """The configured database, with the keyring of its stored secrets (the key file, if it is
+    the source, is read or created by `Database.migrate`)."""
+    key = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
     return Database(
         settings.database_url,
         schema=settings.database_schema,
         pool_size=settings.database_pool_size,
         sqlite_driver=settings.sqlite_driver,
+        keyring=Keyring.from_settings(key, settings.secret_key_path()),
     )
 
 
@@ -76,7 +85,7 @@ async def ensure_defaults(db: Database, *, gateway: str) -> FirstRun:
             )
         new_key = None
         if await app_queries.count_keys(conn) == 0:
-            new_key = await app_queries.create_key(conn, "default")
+            new_key = await app_queries.create_key(conn, "default", admin=True)
     return FirstRun(app=app, new_key=new_key)
 
 

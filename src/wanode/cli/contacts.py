@@ -22,6 +22,7 @@ from wanode.cli.bootstrap import open_database
 from wanode.config import Settings
 from wanode.contacts import BadFile, BadRow, ContactsCsv, Row, RowError
 from wanode.store import Database
+from wanode.store import apps as app_queries
 from wanode.store import contacts as contact_queries
 
 contacts = typer.Typer(no_args_is_help=True, help="Customer profiles")
@@ -76,6 +77,14 @@ def import_csv(
     encoding: Annotated[str, typer.Option(help="The file's text encoding")] = "utf-8-sig",
     # Each row adds two parameters to one query; drivers allow about 32,000.
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction")] = 500,
+    app: Annotated[
+        str | None,
+        typer.Option(
+            "--app",
+            help="Import the profiles as this app's (its API keys see them; rows naming another "
+            "app's profile fail); without it they belong to no app, as with an admin API key",
+        ),
+    ] = None,
 ) -> None:
     """Import customer profiles. Good rows are imported even when others fail; importing the
     same file again changes nothing. Exit code 0: every row imported; 1: some rows failed;
@@ -91,6 +100,7 @@ def import_csv(
                 require_e164=require_e164,
                 dry_run=dry_run,
                 batch_size=batch_size,
+                app_id=app,
                 done=lambda rows: progress.update(task, completed=rows),
             )
         )
@@ -124,15 +134,21 @@ async def _import(
     dry_run: bool,
     batch_size: int,
     done: Callable[[int], object],
+    app_id: str | None = None,
 ) -> Report:
     now = time.time()  # one instant for the whole file: the time of consents given without one
     report = Report()
     db = open_database(Settings())
     try:
         await db.migrate()
+        if app_id is not None:
+            async with db.begin() as conn:
+                if await app_queries.get_app(conn, app_id) is None:
+                    err.print(f"no app {app_id}", markup=False)
+                    raise typer.Exit(2)
         rows = sheet.rows(require_e164=require_e164, now=now)
         while batch := list(islice(rows, batch_size)):
-            await _write(db, batch, report, now=now, dry_run=dry_run)
+            await _write(db, batch, report, now=now, dry_run=dry_run, app_id=app_id)
             done(batch[-1].number - 1)
         done(len(sheet))
     finally:
@@ -141,13 +157,19 @@ async def _import(
 
 
 async def _write(
-    db: Database, batch: list[Row | BadRow], report: Report, *, now: float, dry_run: bool
+    db: Database,
+    batch: list[Row | BadRow],
+    report: Report,
+    *,
+    now: float,
+    dry_run: bool,
+    app_id: str | None = None,
 ) -> None:
     """One batch in one transaction; a row refused by the database leaves the others in."""
     good = [row for row in batch if isinstance(row, Row)]
     async with db.engine.connect() as conn, conn.begin() as transaction:
         results = await contact_queries.upsert_profiles(
-            conn, [row.profile for row in good], now=now
+            conn, [row.profile for row in good], now=now, app_id=app_id
         )
         if dry_run:
             await transaction.rollback()
@@ -160,6 +182,9 @@ async def _write(
         if isinstance(result, contact_queries.WaIdTaken):
             reason = f"+{result.wa_id} belongs to customer id {result.customer_id!r}"
             report.fail((RowError(row.number, row.profile.customer_id, "waid", reason),))
+        elif isinstance(result, contact_queries.ProfileOfAnotherApp):
+            reason = f"{result.value} is a customer profile of another app, or of none"
+            report.fail((RowError(row.number, row.profile.customer_id, result.field, reason),))
         else:
             report.counts[result] += 1
 

@@ -57,11 +57,15 @@ def deploy(
         problems = body["problems"]
         err.print(f"{file}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
         for problem in problems:
+            field = problem.get("field")
+            # A message's problem already starts with its field's path.
+            if field and str(problem["message"]).startswith(f"{field}: "):
+                field = None
             where = " ".join(
                 part
                 for part in (
                     f"node {problem['node']}" if problem.get("node") else "",
-                    f"field {problem['field']}" if problem.get("field") else "",
+                    f"field {field}" if field else "",
                 )
                 if part
             )

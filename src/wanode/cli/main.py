@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
@@ -14,6 +15,7 @@ import typer
 import uvicorn
 import uvloop
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.api.limits import BodyLimit
@@ -21,7 +23,7 @@ from wanode.cli import bench as bench_command
 from wanode.cli import contacts as contacts_command
 from wanode.cli import flows as flows_command
 from wanode.cli import pacing as pacing_command
-from wanode.cli import sandbox_cmds
+from wanode.cli import sandbox_cmds, secrets_cmds
 from wanode.cli import send as send_command
 from wanode.cli import templates as templates_command
 from wanode.cli.bootstrap import build_service, ensure_defaults, open_database, provision_all
@@ -30,6 +32,7 @@ from wanode.cli.workers import WorkerPool, run_worker, worker_env
 from wanode.config import Settings
 from wanode.logs import configure
 from wanode.store import apps as app_queries
+from wanode.store.keyring import SecretKeyError
 
 cli = typer.Typer(
     no_args_is_help=True, add_completion=False, help="wanode: WhatsApp messaging engine"
@@ -46,6 +49,7 @@ cli.add_typer(templates_command.templates, name="templates")
 cli.add_typer(flows_command.flows, name="flows")
 cli.command("send")(send_command.send)
 cli.add_typer(sandbox_cmds.handset, name="handset")
+cli.add_typer(secrets_cmds.secrets, name="secrets")
 cli.command("bench")(bench_command.bench)
 
 out = Console()
@@ -58,7 +62,12 @@ SANDBOX_MAX_BODY_BYTES = 101 * 1024 * 1024
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except SecretKeyError as exc:
+        # Stored secrets that do not open: a start-up error naming the setting, no traceback.
+        err.print(f"wanode: {exc}", markup=False, highlight=False)
+        raise SystemExit(2) from None
 
 
 def _in_database(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -249,12 +258,119 @@ def sandbox_cmd(
 
 
 @keys.command("create")
-def keys_create(name: Annotated[str, typer.Option(help="A label for the key")] = "cli") -> None:
-    """Create an API key; the key is printed alone on the last line."""
+def keys_create(
+    name: Annotated[str, typer.Option(help="A label for the key")] = "cli",
+    app: Annotated[
+        str | None, typer.Option("--app", help="The app the key acts on (its resources only)")
+    ] = None,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="An admin key, acting on every app")
+    ] = False,
+) -> None:
+    """Create an API key for one app (--app) or an admin key (--admin; also the default
+    without either, as before keys had apps); the key is printed alone on the last line."""
+    if app is not None and admin:
+        raise typer.BadParameter("give --app or --admin, not both", param_hint="--app")
 
-    key = _in_database(lambda conn: app_queries.create_key(conn, name))
-    err.print("New API key (only its hash is stored; this is the one time it is shown):")
+    async def create(conn: AsyncConnection) -> str | None:
+        if app is not None and await app_queries.get_app(conn, app) is None:
+            return None
+        return await app_queries.create_key(conn, name, app_id=app, admin=app is None)
+
+    key = _in_database(create)
+    if key is None:
+        err.print(f"no app {app}", markup=False)
+        raise typer.Exit(2)
+    kind = f"for app {app}" if app is not None else "admin, acting on every app"
+    err.print(f"New API key ({kind}; only its hash is stored, this is the one time it is shown):")
     print(key)
+
+
+@keys.command("list")
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """List API keys (revoked ones too), never the keys themselves."""
+    from wanode.api.keys import public
+
+    found = [public(row) for row in _in_database(app_queries.list_keys)]
+    if as_json:
+        out.print_json(json.dumps(found))
+        return
+    table = Table("id", "name", "prefix", "app", "created", "revoked")
+    for key in found:
+        table.add_row(
+            key["id"],
+            key["name"],
+            key["prefix"],
+            "admin" if key["admin"] else key["app_id"],
+            key["created_at"],
+            key["revoked_at"] or "",
+        )
+    out.print(table)
+
+
+@keys.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (keys list)")]) -> None:
+    """Revoke an API key: refused from then on (within seconds by running servers)."""
+
+    async def revoke(conn: AsyncConnection) -> dict[str, Any] | None:
+        row = await app_queries.get_key(conn, key_id)
+        if row is not None:
+            await app_queries.revoke_key(conn, key_id, at=time.time())
+        return row
+
+    row = _in_database(revoke)
+    if row is None:
+        err.print(f"no API key {key_id}", markup=False)
+        raise typer.Exit(2)
+    if row["revoked_at"] is not None:
+        out.print(f"{key_id} was already revoked")
+    else:
+        out.print(f"revoked {key_id}")
+
+
+@keys.command("service-secret")
+def keys_service_secret(
+    app: Annotated[str, typer.Option("--app", help="The app (the JWT's iss, its service id)")],
+) -> None:
+    """Make (or replace) an app's service secret, which signs its JWTs (HS256, iss = the app
+    id); printed alone on the last line, this one time. Tokens signed with the old one stop
+    working."""
+    from wanode.api.jwt_auth import new_service_secret
+
+    secret = new_service_secret()
+
+    async def store(conn: AsyncConnection) -> bool:
+        return await app_queries.update_app(conn, app, service_secret=secret) is not None
+
+    if not _in_database(store):
+        err.print(f"no app {app}", markup=False)
+        raise typer.Exit(2)
+    err.print(f"Service id: {app}")
+    err.print("Service secret (stored encrypted; this is the one time it is shown):")
+    out.print(secret, soft_wrap=True)
+
+
+@keys.command("jwt")
+def keys_jwt(
+    app: Annotated[str, typer.Option("--app", help="The app the token acts for")],
+) -> None:
+    """Print a JWT for trying the API (`Authorization: Bearer <jwt>`), signed with the app's
+    service secret, valid for 60 minutes."""
+    from wanode.api.jwt_auth import make
+
+    async def read(conn: AsyncConnection) -> dict[str, Any] | None:
+        return await app_queries.get_app(conn, app)
+
+    found = _in_database(read)
+    if found is None:
+        err.print(f"no app {app}", markup=False)
+        raise typer.Exit(2)
+    if not found.get("service_secret"):
+        err.print(f"app {app} has no service secret: wanode keys service-secret --app {app}")
+        raise typer.Exit(2)
+    out.print(make(app, found["service_secret"]), soft_wrap=True)
 
 
 @apps.command("add")
@@ -299,11 +415,31 @@ def apps_add(
     except ValueError as exc:
         err.print(f"invalid app: {exc}")
         raise typer.Exit(2) from exc
+    _refuse_private_urls(notify_url=body.notify_url, graph_base_url=body.graph_base_url)
     values = body.model_dump()
     values["display_phone_number"] = values["display_phone_number"] or phone_number_id
 
     app = _in_database(lambda conn: app_queries.create_app(conn, **values))
     out.print_json(json.dumps(public(app)))
+
+
+def _refuse_private_urls(**urls: str | None) -> None:
+    """The API's check of an app's URLs (`wanode.guard`), as an exit with status 2."""
+    from wanode.guard import PrivateAddress, refuse_private
+
+    allowed = Settings().private_urls_allowed()
+    for field, url in urls.items():
+        if url is None:
+            continue
+        try:
+            asyncio.run(refuse_private(url, allow_private=allowed))
+        except PrivateAddress as exc:
+            err.print(
+                f"invalid app: {field}: {exc}; private addresses are refused "
+                "(WANODE_ALLOW_PRIVATE_URLS)",
+                markup=False,
+            )
+            raise typer.Exit(2) from exc
 
 
 @apps.command("list")

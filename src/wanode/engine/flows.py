@@ -58,9 +58,20 @@ from wanode.flows import (
     whatsapp_variables,
 )
 from wanode.flows.conditions import evaluate
+from wanode.flows.static_checks import send_problems, template_ids
 from wanode.flows.step import EVENT_KEYS, dr_of
-from wanode.messages import Envelope, InvalidMessage, OutboundMessage, bind_webex, parse_wa
-from wanode.notify.guard import PrivateAddress, refuse_private
+from wanode.guard import PrivateAddress, refuse_private, url_guard
+from wanode.messages import (
+    Envelope,
+    InvalidMessage,
+    OutboundMessage,
+    TemplateDefinition,
+    bind_webex,
+    parse_wa,
+)
+from wanode.messages.links import LinkOptions, normalise_base, parse_options
+from wanode.messages.links import check as check_links
+from wanode.notify.auth import PROFILE_ID
 from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
 from wanode.policy import normalise_number, parse_expiry
 from wanode.store import Database
@@ -68,11 +79,13 @@ from wanode.store import apps as app_queries
 from wanode.store import contacts as contact_queries
 from wanode.store import flows as store
 from wanode.store import templates as registry
+from wanode.transport import PooledTransport
 
 log = structlog.get_logger(__name__)
 
 _DR_BY_DESCRIPTION = {dr.description: dr for dr in DR_CODES.values()}
 HTTP_LEASE = 60.0
+HTTP_CONNECTIONS = 64  # kept-alive connections of HTTP request nodes, all hosts together
 MAX_EVENT_ATTEMPTS = 3
 INBOX_BATCH = 50
 
@@ -110,23 +123,36 @@ class FlowRunner:
 
     async def deploy(self, doc: Any, *, app_id: str | None = None) -> tuple[dict[str, Any], Flow]:
         """Check and store `doc` as the flow's next version. The app is the one named by the
-        caller, or by the definition, or the only app there is."""
-        flow = parse_flow(doc, app_id=app_id)
+        caller, or by the definition, or the only app there is.
+
+        Raises `InvalidFlow` with every problem at once: the definition's own, and those of the
+        messages its send nodes would send (`wanode.flows.static_checks`)."""
+        problems: list[Problem] = []
+        try:
+            flow: Flow | None = parse_flow(doc, app_id=app_id)
+        except InvalidFlow as exc:
+            problems += exc.problems
+            flow = None
+        named = app_id or (doc.get("app") if isinstance(doc, Mapping) else None)
+        named = named if isinstance(named, str) else None
         now = self._clock()
         async with self._db.begin() as conn:
-            app = await self._app_for(conn, flow.app_id)
+            app = await self._app_for(conn, named)
             if app is None:
-                raise InvalidFlow(
-                    [
-                        Problem(
-                            "app: name the WhatsApp app this flow uses (there is not exactly one)"
-                            if flow.app_id is None
-                            else f"app {flow.app_id!r} does not exist",
-                            field="app",
-                            code=SYNC.INVALID_APP_ID,
-                        )
-                    ]
+                problems.append(
+                    Problem(
+                        "app: name the WhatsApp app this flow uses (there is not exactly one)"
+                        if named is None
+                        else f"app {named!r} does not exist",
+                        field="app",
+                        code=SYNC.INVALID_APP_ID,
+                    )
                 )
+            else:
+                problems += await self._send_problems(conn, app, doc)
+            if problems:
+                raise InvalidFlow(problems)
+            assert flow is not None and app is not None
             definition = {**dict(doc), "app": app["id"]}
             version = await store.deploy(
                 conn,
@@ -141,6 +167,19 @@ class FlowRunner:
         assert row is not None
         log.info("flow_deployed", flow_id=flow.id, version=version)
         return row, parse_flow(definition, version=version)
+
+    async def _send_problems(
+        self, conn: AsyncConnection, app: dict[str, Any], doc: Any
+    ) -> list[Problem]:
+        """The problems of the messages the send nodes of `doc` would send from `app`."""
+        templates: dict[str, TemplateDefinition] = {}
+        for template_id in template_ids(doc):
+            row = await registry.get_for_waba(conn, app["waba_id"], template_id)
+            if row is not None and row["synced_at"] is not None:
+                templates[template_id] = definition_of(row)
+        return send_problems(
+            doc, templates=templates, app_id=app["id"], require_e164=app["require_e164"]
+        )
 
     async def _app_for(self, conn: AsyncConnection, app_id: str | None) -> dict[str, Any] | None:
         if app_id is not None:
@@ -372,9 +411,12 @@ class FlowRunner:
         request = wait.request
         url = str(request["url"])
         if self._http is None:
-            self._http = httpx.AsyncClient(follow_redirects=False)
+            # The guard resolves each connection's host once and connects to what it approved.
+            guard = url_guard(self._settings.private_urls_allowed())
+            self._http = httpx.AsyncClient(
+                follow_redirects=False, transport=PooledTransport(HTTP_CONNECTIONS, guard=guard)
+            )
         try:
-            await refuse_private(url, allow_private=self._settings.private_urls_allowed())
             body = request.get("body")
             kwargs: dict[str, Any] = {"headers": dict(request["headers"])}
             if isinstance(body, dict | list):
@@ -411,7 +453,13 @@ class FlowRunner:
             message = await self._message(conn, app, request)
             destination = _destination(request, require_e164=app["require_e164"])
             notify_url = await self._notify_url(request.get("notify_url"))
+            notify_auth_id = _blank_none(request.get("notify_auth_id"))
+            if notify_auth_id is not None and not PROFILE_ID.fullmatch(notify_auth_id):
+                raise InvalidMessage(
+                    "notify_auth_id", "must be 1-64 letters, digits, '-', '_' or '.'"
+                )
             expires_at = parse_expiry(_blank_none(request.get("expiry")), now)
+            links = self._links(request, message)
         except InvalidMessage as exc:
             return _refused(intent, exc.code, exc.reason, exc.field, sent_at=sent_at)
         submission = Submission(
@@ -421,7 +469,9 @@ class FlowRunner:
             correlationid=_blank_none(request.get("correlation_id")),
             callback_data=_blank_none(request.get("callback_data")),
             notify_url=notify_url,
+            notify_auth_id=notify_auth_id,
             expires_at=expires_at,
+            links=links,
         )
         [outcome] = await submit(conn, submission, now=now)
         if isinstance(outcome, Unresolved):
@@ -476,6 +526,21 @@ class FlowRunner:
             )
         except InvalidMessage as exc:
             raise exc.under("template") from exc
+
+    def _links(self, request: Mapping[str, Any], message: OutboundMessage) -> LinkOptions | None:
+        """The node's `options` (link shortening), checked as the Messaging API checks them."""
+        if request.get("options") is None:
+            return None
+        allowed = [normalise_base(d) for d in self._settings.short_link_domain_list()]
+        try:
+            options = parse_options(request["options"], allowed=allowed)
+        except InvalidMessage as exc:
+            raise exc.under("options") from exc
+        try:
+            check_links(message, options)
+        except InvalidMessage as exc:
+            raise exc.under("wa" if "wa" in request else "template") from exc
+        return options
 
     async def _notify_url(self, value: Any) -> str | None:
         if value is None or value == "":

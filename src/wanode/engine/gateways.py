@@ -8,13 +8,17 @@ import httpx
 
 from wanode.config import Settings
 from wanode.gateway import CloudGateway, Credentials, Gateway
+from wanode.guard import url_guard
 
 
 class Gateways:
     """Builds and caches one gateway per (kind, base URL, API version).
 
     `cloud_transport`, when given, carries every request to a Graph API (an httpx transport:
-    a mock of Graph in tests); by default they go over the network.
+    a mock of Graph in tests); by default they go over the network. An app's own
+    `graph_base_url` comes from a user, so its gateway connects through the private-address
+    guard (`wanode.guard`) unless private URLs are allowed; the configured
+    WANODE_GRAPH_BASE_URL and WANODE_SANDBOX_URL are the operator's and are not guarded.
     """
 
     def __init__(
@@ -31,7 +35,7 @@ class Gateways:
 
     def for_app(self, app: dict[str, Any]) -> Gateway:
         version = app.get("api_version") or self._settings.graph_api_version
-        base_url = app.get("graph_base_url") or ""
+        base_url = app_url = app.get("graph_base_url") or ""
         in_process = app["gateway"] == "sandbox" and not base_url
         sandbox_app = self._sandbox_app
         if in_process and sandbox_app is None and self._settings.sandbox_url:
@@ -43,7 +47,9 @@ class Gateways:
                 "give it a graph_base_url pointing at a `wanode sandbox` process, or set "
                 "WANODE_SANDBOX_URL to the sandbox an API process mounts"
             )
-        key = ("asgi" if in_process else "http", base_url, version)
+        guard = url_guard(self._settings.private_urls_allowed()) if app_url else None
+        kind = "asgi" if in_process else "guarded" if guard is not None else "http"
+        key = (kind, base_url, version)
         gateway = self._cache.get(key)
         if gateway is None:
             if in_process and sandbox_app is not None:
@@ -59,6 +65,7 @@ class Gateways:
                     version,
                     timeout=self._settings.gateway_timeout,
                     transport=self._cloud_transport,
+                    guard=guard,
                 )
             self._cache[key] = gateway
         return gateway

@@ -3,7 +3,8 @@ and, as events, to the subscribers' outbox, template status updates to the templ
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wanode.engine.templates import apply_status
 from wanode.events import Event, InboundMessage, StatusUpdate, TemplateStatusUpdate
 from wanode.notify.events import inbound_event
+from wanode.notify.media_links import MediaLinks, media_path
 from wanode.store import contacts as contact_queries
 from wanode.store import flows as flow_store
 from wanode.store import media as media_queries
@@ -32,9 +34,17 @@ class Ingested:
 
 
 async def ingest(
-    conn: AsyncConnection, events: Iterable[Event], *, apps: dict[str, dict[str, Any]], now: float
+    conn: AsyncConnection,
+    events: Iterable[Event],
+    *,
+    apps: dict[str, dict[str, Any]],
+    now: float,
+    media_links: MediaLinks | None = None,
 ) -> Ingested:
     """Store every event addressed to one of `apps` (keyed by phone_number_id).
+
+    `media_links` makes the events' attachment URLs absolute and signed (else they are paths
+    that need the API key).
 
     Duplicates (WhatsApp retries webhooks) are ignored by the stores' unique keys. A new
     inbound message is queued for its subscribers in the caller's transaction, so it is
@@ -83,7 +93,13 @@ async def ingest(
             ):
                 loops.add("media")
             if new:
-                loops.update(await _forward(conn, event, app_id=app_id, now=now))
+                media_url = media_path
+                if media_links is not None:
+                    secret = apps[event.phone_number_id]["app_secret"]
+                    media_url = functools.partial(media_links.url, secret=secret, sent_at=occurred)
+                loops.update(
+                    await _forward(conn, event, app_id=app_id, now=now, media_url=media_url)
+                )
             stored += 1
         elif isinstance(event, TemplateStatusUpdate) and (owner := _waba_app(apps, event)):
             if await apply_status(conn, event, app=owner, now=now):
@@ -123,11 +139,16 @@ def _waba_app(
 
 
 async def _forward(
-    conn: AsyncConnection, message: InboundMessage, *, app_id: str, now: float
+    conn: AsyncConnection,
+    message: InboundMessage,
+    *,
+    app_id: str,
+    now: float,
+    media_url: Callable[[str], str],
 ) -> set[str]:
     """To the flow inbox (Receive nodes and Start triggers), and to the subscribers' outbox if
     any subscriber wants it; returns the loops that now have work."""
-    body = inbound_event(message, app_id=app_id)
+    body = inbound_event(message, app_id=app_id, media_url=media_url)
     await flow_store.add_event(
         conn, app_id=app_id, wa_id=message.from_wa_id, wamid=message.wamid, event=body, now=now
     )

@@ -13,8 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wanode.config import Settings
 from wanode.engine.courier import Courier, Delivery
 from wanode.engine.group_commit import GroupCommit
+from wanode.notify.auth import NotifyAuth, Profile, TokenError
+from wanode.notify.clicks import report_id
 from wanode.notify.client import Attempt, NotifyClient, Outcome
-from wanode.store import Database, deliveries
+from wanode.notify.signing import DR_SIGNATURE_HEADER, dr_signature
+from wanode.store import Database, deliveries, notify_auth
+from wanode.store import apps as app_queries
 
 log = structlog.get_logger(__name__)
 
@@ -24,6 +28,9 @@ DR_ID_HEADER = "X-Wanode-DR-Id"
 # A message has at most this many DRs (7501, 7500 and 7502, or a failure after one of them); a
 # longer run is cut and the rest waits for the next pass. It bounds a claim's lease.
 CHAIN_AT_MOST = 4
+# How long an app's signing settings and an auth profile are reused before being read again
+# (a change made through this process's API is seen at once: `forget`).
+SETTINGS_TTL = 5.0
 
 
 @dataclass
@@ -32,6 +39,8 @@ class _Settled:
 
     done: list[tuple[dict[str, Any], Attempt]] = field(default_factory=list)
     untried: list[int] = field(default_factory=list)
+    # Held until their auth profile exists (`notifyurlAuthId` names none).
+    parked: list[int] = field(default_factory=list)
 
 
 class Notifier(Courier):
@@ -53,9 +62,25 @@ class Notifier(Courier):
         clock: Callable[[], float],
         batch: int = 200,
         wake: Callable[[], None] | None = None,
+        auth: NotifyAuth | None = None,
     ) -> None:
         super().__init__(db, client, settings, clock=clock, batch=batch, wake=wake)
         self._writes: GroupCommit[_Settled] = GroupCommit(db, self._write, name="wanode-dr-writer")
+        self._auth = auth
+        # app id -> (algorithm, secret) or None, and when it was read; profile id -> profile.
+        # Only profiles found are kept: a missing one is read again at each need, so a DR
+        # parked for it is never parked again after the profile appeared.
+        self._signing: dict[str, tuple[tuple[str, str] | None, float]] = {}
+        self._profiles: dict[str, tuple[Profile, float]] = {}
+
+    def forget(self, *, app_id: str | None = None, profile_id: str | None = None) -> None:
+        """Read an app's signing settings or a profile again at their next use."""
+        if app_id is not None:
+            self._signing.pop(app_id, None)
+        if profile_id is not None:
+            self._profiles.pop(profile_id, None)
+            if self._auth is not None:
+                self._auth.forget(profile_id)
 
     def _lease_seconds(self) -> float:
         # Long enough for every DR of the run to time out once, one after the other.
@@ -87,8 +112,26 @@ class Notifier(Courier):
     async def _deliver_run(self, run: list[dict[str, Any]]) -> None:
         settled = _Settled()
         try:
+            head = run[0]
+            auth: dict[str, str] = {}
+            if head.get("auth_id"):
+                try:
+                    found = await self._auth_headers(head)
+                except TokenError as exc:
+                    settled.done.append((head, Attempt(Outcome.RETRY, None, f"auth: {exc}")))
+                    settled.untried = [dr["id"] for dr in run[1:]]
+                    await self._writes.add(settled)
+                    return
+                if found is None:
+                    settled.parked = [dr["id"] for dr in run]
+                    log.warning(
+                        "dr_parked", transid=head["transid"], notify_auth_id=head["auth_id"]
+                    )
+                    await self._writes.add(settled)
+                    return
+                auth = found
             for dr in run[:CHAIN_AT_MOST]:
-                attempt = await self._post(dr)
+                attempt = await self._post(dr, auth)
                 settled.done.append((dr, attempt))
                 if self._retries(dr, attempt):
                     break
@@ -99,9 +142,52 @@ class Notifier(Courier):
             # tell by DR_ID_HEADER).
             log.exception("dr_delivery_crashed", transid=run[0]["transid"])
 
-    async def _post(self, dr: dict[str, Any]) -> Attempt:
-        headers = {DR_ID_HEADER: f"{dr['transid']}:{dr['status']}"}
-        return await self._client.post(dr["url"], orjson.dumps(dr["body"]), headers)
+    async def _post(self, dr: dict[str, Any], auth: dict[str, str]) -> Attempt:
+        headers = {DR_ID_HEADER: report_id(dr), **auth}
+        body = orjson.dumps(dr["body"])
+        signing = await self._signing_of(dr.get("app_id"))
+        if signing is not None:
+            algorithm, secret = signing
+            headers[DR_SIGNATURE_HEADER] = dr_signature(body, secret, algorithm)
+        attempt = await self._client.post(dr["url"], body, headers)
+        if attempt.status_code == 401 and dr.get("auth_id") and self._auth is not None:
+            self._auth.forget(dr["auth_id"])  # an OAuth2 token the receiver no longer takes
+        return attempt
+
+    async def _signing_of(self, app_id: str | None) -> tuple[str, str] | None:
+        if app_id is None:
+            return None
+        cached = self._signing.get(app_id)
+        now = self._clock()
+        if cached is not None and now - cached[1] < SETTINGS_TTL:
+            return cached[0]
+        async with self._db.begin() as conn:
+            app = await app_queries.get_app(conn, app_id)
+        signing = None
+        if app is not None and app.get("notify_signing") and app.get("notify_secret"):
+            signing = (app["notify_signing"], app["notify_secret"])
+        self._signing[app_id] = (signing, now)
+        return signing
+
+    async def _auth_headers(self, dr: dict[str, Any]) -> dict[str, str] | None:
+        """The headers of the DR's auth profile; None when the profile does not exist (for
+        the DR's app). Raises TokenError when an OAuth2 token cannot be had."""
+        profile_id = dr["auth_id"]
+        cached = self._profiles.get(profile_id)
+        now = self._clock()
+        profile = cached[0] if cached is not None and now - cached[1] < SETTINGS_TTL else None
+        if profile is None:
+            async with self._db.begin() as conn:
+                profile = await notify_auth.get(conn, profile_id)
+            if profile is None:
+                self._profiles.pop(profile_id, None)
+                return None
+            self._profiles[profile_id] = (profile, now)
+        if dr.get("app_id") is not None and profile.app_id != dr["app_id"]:
+            return None
+        if self._auth is None:
+            raise TokenError("no auth client")
+        return await self._auth.headers(profile)
 
     def _retries(self, dr: dict[str, Any], attempt: Attempt) -> bool:
         return attempt.outcome is Outcome.RETRY and dr["attempts"] <= self._settings.notify_retries
@@ -111,8 +197,10 @@ class Notifier(Courier):
         finished: list[deliveries.Finished] = []
         retries: list[deliveries.Retry] = []
         untried: list[int] = []
+        parked: list[int] = []
         for run in settled:
             untried.extend(run.untried)
+            parked.extend(run.parked)
             for dr, attempt in run.done:
                 if self._retries(dr, attempt):
                     retries.append(
@@ -147,3 +235,4 @@ class Notifier(Courier):
         await deliveries.finish_many(conn, finished, at=now)
         await deliveries.retry_many(conn, retries)
         await deliveries.release_unattempted(conn, untried)
+        await notify_auth.park(conn, parked)

@@ -62,3 +62,11 @@ async def pacing_status(
         held={reason: held.get(reason, 0) for reason in HELD_REASONS},
         queued=await pacing_queries.queued(conn, app["id"]),
     )
+
+
+async def release_held(
+    conn: AsyncConnection, app: dict[str, Any], settings: Settings, *, now: float
+) -> int:
+    """After the app's tier changed: make due, oldest first, the messages the tier held that
+    the new tier has room for (all of them when it is unlimited); returns how many."""
+    return await pacing_queries.release(conn, app["id"], limit=tier_of(app, settings), now=now)

@@ -73,7 +73,14 @@ async def record(
     if report is not None:
         url, body = report
         await deliveries.enqueue(
-            conn, transid=message["transid"], status=status, url=url, body=body, at=now
+            conn,
+            transid=message["transid"],
+            status=status,
+            url=url,
+            body=body,
+            at=now,
+            app_id=message.get("app_id"),
+            auth_id=message.get("notify_auth_id"),
         )
     return True
 
@@ -112,7 +119,14 @@ async def record_many(
             url, body = report
             transid = recording.message["transid"]
             reports.append(
-                {"transid": transid, "status": recording.status, "url": url, "body": body}
+                {
+                    "transid": transid,
+                    "status": recording.status,
+                    "url": url,
+                    "body": body,
+                    "app_id": recording.message.get("app_id"),
+                    "auth_id": recording.message.get("notify_auth_id"),
+                }
             )
     await deliveries.enqueue_many(conn, reports, at=now)
     return advanced

@@ -7,9 +7,11 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
+import httpx
 import structlog
 
 from wanode.config import Settings
+from wanode.engine.clicks import Clicks
 from wanode.engine.dispatcher import Dispatcher
 from wanode.engine.flows import FlowRunner
 from wanode.engine.forwarder import Forwarder
@@ -19,9 +21,12 @@ from wanode.engine.notifier import Notifier
 from wanode.engine.processor import StatusProcessor
 from wanode.engine.templates import TemplateSync
 from wanode.engine.wakeups import Wakeups
+from wanode.guard import url_guard
+from wanode.notify.auth import NotifyAuth
 from wanode.notify.client import NotifyClient
 from wanode.pacing import build_limiter
 from wanode.store import Database
+from wanode.transport import PooledTransport
 
 log = structlog.get_logger(__name__)
 
@@ -71,8 +76,20 @@ class Engine:
             recorded=lambda: self._woken(("notify", "flows")),
         )
         self.processor = StatusProcessor(db, settings, clock=clock)
+        # OAuth2 tokens for notify-URL auth profiles: a cold path (a token lasts an hour),
+        # guarded as the notify URLs are.
+        self._token_client = httpx.AsyncClient(
+            timeout=settings.notify_timeout,
+            follow_redirects=False,
+            transport=PooledTransport(4, guard=url_guard(settings.private_urls_allowed())),
+        )
         self.notifier = Notifier(
-            db, self.notify_client, settings, clock=clock, wake=lambda: self._woken(("notify",))
+            db,
+            self.notify_client,
+            settings,
+            clock=clock,
+            wake=lambda: self._woken(("notify",)),
+            auth=NotifyAuth(self._token_client),
         )
         self.forwarder = Forwarder(
             db, self.notify_client, settings, clock=clock, wake=lambda: self._woken(("forward",))
@@ -80,6 +97,9 @@ class Engine:
         self.media_fetcher = MediaFetcher(db, gateways, settings, clock=clock)
         self.templates = TemplateSync(db, gateways, settings, clock=clock)
         self.flows = FlowRunner(db, settings, clock=clock, wake=self.wake)
+        # Not a loop: short-link clicks are written as they come, in any process that
+        # redirects (an API process beside workers too), and wake the couriers.
+        self.clicks = Clicks(db, clock=clock, wake=self.wake)
         self._loops = loops
         self._wakeups = Wakeups.from_url(settings.redis_url) if settings.redis_url else None
         self._wake = {
@@ -134,6 +154,7 @@ class Engine:
         self._stopping.set()
         for event in self._wake.values():
             event.set()
+        await self.clicks.drain()
         if self._tasks:
             _done, late = await asyncio.wait(self._tasks, timeout=grace)
             for task in late:
@@ -156,6 +177,7 @@ class Engine:
                 timeout=grace,
             )
         await self.notify_client.aclose()
+        await self._token_client.aclose()
         await self.gateways.aclose()
         await self.dispatcher.aclose()
         await self.flows.aclose()
@@ -167,6 +189,7 @@ class Engine:
         """Run passes until every loop finds nothing to do `rounds` times in a row (for tests)."""
         idle = 0
         while idle < rounds:
+            await self.clicks.drain()
             work = (
                 await self.dispatcher.run_once()
                 + await self.processor.run_once()

@@ -12,12 +12,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wanode.engine.clicks import new_code
 from wanode.engine.group_commit import GroupCommit
 from wanode.messages import OutboundMessage, TemplateMessage, render_payload
+from wanode.messages.links import LIFETIME_SECONDS, LinkOptions, ShortLink, short_url, shorten
 from wanode.store import Database
 from wanode.store import apps as app_queries
 from wanode.store import contacts as contact_queries
 from wanode.store import messages as outbox
+from wanode.store import short_links as short_link_queries
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,11 @@ class Submission:
     correlationid: str | None = None
     callback_data: str | None = None
     notify_url: str | None = None
+    # `notifyurlAuthId`: the auth profile the DRs are posted with (wanode.notify.auth).
+    notify_auth_id: str | None = None
     expires_at: float | None = None
+    # The request's `options`: each destination's copy gets short links of its own.
+    links: LinkOptions | None = None
 
 
 class UnknownApp(LookupError):
@@ -65,8 +72,9 @@ async def submit(
     or why the destination could not be resolved. `app` is the submission's app when the
     caller has just read it; otherwise it is read here."""
     app, resolved = await _lookups(conn, submission, app)
-    outcomes, rows = _rows(submission, app, resolved)
+    outcomes, rows, links = _rows(submission, app, resolved)
     await outbox.enqueue(conn, rows, now)
+    await short_link_queries.create_many(conn, _timed(links, now))
     return outcomes
 
 
@@ -81,8 +89,8 @@ class Submitter:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._writes: GroupCommit[tuple[list[dict[str, Any]], float]] = GroupCommit(
-            db, outbox.enqueue_all, name="wanode-submit-writer"
+        self._writes: GroupCommit[_Accepted] = GroupCommit(
+            db, _enqueue_all, name="wanode-submit-writer"
         )
 
     async def submit(
@@ -94,11 +102,11 @@ class Submitter:
         else:
             assert app is not None
             resolved = {}
-        outcomes, rows = _rows(submission, app, resolved)
+        outcomes, rows, links = _rows(submission, app, resolved)
         if rows:
             # A request cancelled while waiting leaves its rows to be written (and dispatched)
             # all the same, like one cancelled after its commit.
-            await self._writes.add((rows, now))
+            await self._writes.add((rows, now, links))
         return outcomes
 
 
@@ -120,20 +128,25 @@ async def _lookups(
         raise UnknownApp(submission.app_id)
     customer_ids = [d.given for d in submission.destinations if d.destination_type == "customerid"]
     resolved = (
-        await contact_queries.resolve_customer_ids(conn, customer_ids) if customer_ids else {}
+        # An app sends to its own customer profiles and to those of no app, never another's.
+        await contact_queries.resolve_customer_ids(conn, customer_ids, app_id=app["id"])
+        if customer_ids
+        else {}
     )
     return app, resolved
 
 
 def _rows(
     submission: Submission, app: dict[str, Any], resolved: dict[str, str]
-) -> tuple[list[dict[str, Any] | Unresolved], list[dict[str, Any]]]:
-    """One outcome per destination, and the outbox rows among them."""
+) -> tuple[list[dict[str, Any] | Unresolved], list[dict[str, Any]], list[dict[str, Any]]]:
+    """One outcome per destination, the outbox rows among them, and their short links (but
+    for their times, see `_timed`)."""
     message = submission.message
     # The opt-in policy decides on a template's category, and the record keeps its id.
     template = message.definition if isinstance(message, TemplateMessage) else None
     outcomes: list[dict[str, Any] | Unresolved] = []
     rows: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
     for dest in submission.destinations:
         wa_id = dest.wa_id if dest.destination_type == "waid" else resolved.get(dest.given)
         if wa_id is None:
@@ -141,8 +154,14 @@ def _rows(
                 Unresolved(dest, f"customer id {dest.given!r} has no WhatsApp contact profile")
             )
             continue
+        transid = str(uuid.uuid4())
+        sent = message
+        if submission.links is not None:
+            # The API checked the rewritten message's limits (codes are all the same length).
+            sent, shortened = shorten(message, submission.links, new_code)
+            links.extend(_link_row(submission.links, transid, app["id"], s) for s in shortened)
         row = {
-            "transid": str(uuid.uuid4()),
+            "transid": transid,
             "app_id": app["id"],
             "wa_id": wa_id,
             "destination": dest.given,
@@ -150,13 +169,44 @@ def _rows(
             "kind": message.kind,
             "template_id": template.id if template is not None else None,
             "template_category": template.category.value if template is not None else None,
-            "payload": render_payload(message, wa_id),
+            "payload": render_payload(sent, wa_id),
             "correlationid": dest.correlationid or submission.correlationid,
             "callback_data": submission.callback_data,
             "notify_url": submission.notify_url or app["notify_url"],
+            "notify_auth_id": submission.notify_auth_id,
             "identity_key_hash": message.envelope.identity_key_hash,
             "expires_at": submission.expires_at,
         }
         rows.append(row)
         outcomes.append(row)
-    return outcomes, rows
+    return outcomes, rows, links
+
+
+# What the API accepted: outbox rows, when, and their short links.
+_Accepted = tuple[list[dict[str, Any]], float, list[dict[str, Any]]]
+
+
+async def _enqueue_all(conn: AsyncConnection, accepted: list[_Accepted]) -> None:
+    """Several requests' messages and short links, in the one transaction."""
+    await outbox.enqueue_all(conn, [(rows, at) for rows, at, _ in accepted])
+    await short_link_queries.create_many(
+        conn, [link for _, at, links in accepted for link in _timed(links, at)]
+    )
+
+
+def _link_row(options: LinkOptions, transid: str, app_id: str, link: ShortLink) -> dict[str, Any]:
+    return {
+        "code": link.code,
+        "transid": transid,
+        "app_id": app_id,
+        "url": link.url,
+        "short_url": short_url(options.base, link.code),
+        "track": options.track_clicks,
+        "tag1": options.tag1,
+        "tag2": options.tag2,
+    }
+
+
+def _timed(links: list[dict[str, Any]], at: float) -> list[dict[str, Any]]:
+    """Short links created at `at`, living the reference's 180 days."""
+    return [{**link, "created_at": at, "expires_at": at + LIFETIME_SECONDS} for link in links]

@@ -71,9 +71,11 @@ _SEND_SETTINGS: Final = frozenset(
         "correlation_id",
         "callback_data",
         "notify_url",
+        "notify_auth_id",
         "wait_for",
         "timeout",
         "expiry",
+        "options",
     }
 )
 
@@ -402,6 +404,9 @@ def _send(node_id: str, settings: dict[str, Any], check: _Checker) -> Parsed:
     for key in ("identity_key_hash", "correlation_id", "callback_data"):
         if settings.get(key) is not None and not isinstance(settings[key], str):
             check.problem(f"{key} must be a text or a $(variable)", node_id, key)
+    # Link shortening: its domain is checked against the service's when the node runs.
+    if settings.get("options") is not None and not isinstance(settings["options"], Mapping):
+        check.problem("options must be an object", node_id, "options")
     url = settings.get("notify_url")
     if url is not None:
         try:

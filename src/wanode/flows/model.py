@@ -189,7 +189,7 @@ Event = Begin | SendResult | MessageUpdate | Inbound | Tapped | Timeout | HttpRe
 class SendIntent:
     """Queue a message. `request` holds the node's settings with every variable resolved:
     destination_type, destination, wa | template, identity_key_hash, correlationid,
-    callback_data, notify_url, expiry."""
+    callback_data, notify_url, expiry, options."""
 
     node: str
     request: Mapping[str, Any]

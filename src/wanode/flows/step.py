@@ -246,10 +246,16 @@ class _Run:
             "destination": scope.text(settings["destination"]).strip(),
             "wait_for": settings["wait_for"],
         }
-        for key in ("wa", "template"):
+        for key in ("wa", "template", "options"):
             if settings.get(key) is not None:
                 request[key] = scope.value(settings[key])
-        for key in ("identity_key_hash", "correlation_id", "callback_data", "notify_url"):
+        for key in (
+            "identity_key_hash",
+            "correlation_id",
+            "callback_data",
+            "notify_url",
+            "notify_auth_id",
+        ):
             if settings.get(key) is not None:
                 request[key] = scope.text(settings[key])
         if settings.get("expiry") is not None:

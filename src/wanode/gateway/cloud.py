@@ -22,6 +22,7 @@ from wanode.gateway.base import (
     SendResult,
     TemplateRejected,
 )
+from wanode.guard import Guard, PrivateAddress
 from wanode.transport import HttpxPoster, LeanClient, PooledTransport, Poster
 
 # What a template read asks Graph for. Meta also has `quality_score`; the sandbox refuses it
@@ -44,7 +45,8 @@ class CloudGateway:
     `transport` lets the same adapter talk to an in-process ASGI app (the sandbox); the client
     policy (auth, paths, error translation) stays here, the I/O stays in the transport. Without
     one, sends take the lean path (`wanode.transport.LeanClient`) and the cold calls
-    (templates, media, QR codes) an httpx client.
+    (templates, media, QR codes) an httpx client. `guard` (an app's own `graph_base_url`,
+    `wanode.guard`) guards and pins every connection of both.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class CloudGateway:
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
         template_page_size: int = 100,
+        guard: Guard | None = None,
     ) -> None:
         self.api_version = api_version
         self.template_page_size = template_page_size
@@ -62,7 +65,7 @@ class CloudGateway:
         self._client = httpx.AsyncClient(
             base_url=self._base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            transport=transport or PooledTransport(CONNECTIONS),
+            transport=transport or PooledTransport(CONNECTIONS, guard=guard),
         )
         self._poster: Poster = (
             HttpxPoster(self._client)
@@ -72,6 +75,7 @@ class CloudGateway:
                 connect_timeout=min(timeout, 5.0),
                 per_origin=CONNECTIONS,
                 headers={"User-Agent": USER_AGENT},
+                resolve=None if guard is None else guard.addresses,
             )
         )
 
@@ -278,6 +282,8 @@ def _transport_errors() -> Iterator[None]:
     """httpx failures as `GatewayError`; ambiguous once the request may have been sent."""
     try:
         yield
+    except PrivateAddress as exc:
+        raise GatewayError(f"gateway address not allowed: {exc}") from exc
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         raise GatewayError(f"gateway unreachable: {type(exc).__name__}") from exc
     except httpx.TimeoutException as exc:

@@ -8,8 +8,9 @@ The list button label may have up to 24 characters: that is the spec's figure (t
 Meta's API documentation and OpenAPI document say 20. This layer validates the spec; whether a
 label of 21-24 characters gets through is decided downstream (the sandbox mirrors Meta).
 
-The spec's node UI also asks for a title on every list section; the Messaging API and Meta
-require one only when there is more than one section, and so do we.
+Every list section needs a title: the spec says so ("List Section: Must contain a title and at
+least one row"), and the spec wins over the Messaging API and Meta, which require one only
+when there is more than one section.
 """
 
 from __future__ import annotations
@@ -111,10 +112,10 @@ class ListMessage(Message):
             )
         seen: set[str] = set()
         for i, section in enumerate(sections):
-            if section.title is None and len(sections) > 1:
+            if section.title is None:
                 raise InvalidMessage(
                     f"action.sections[{i}].title",
-                    "is mandatory when there is more than one section",
+                    "is mandatory: every list section needs a title",
                     code=SYNC.MANDATORY_MISSING,
                 )
             for j, row in enumerate(section.rows):

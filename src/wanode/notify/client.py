@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from wanode.notify.guard import PrivateAddress, check_public
+from wanode.guard import Guard, PrivateAddress, url_guard
 from wanode.transport import HttpxPoster, LeanClient, Poster
 
 
@@ -90,7 +90,12 @@ _NO_HEADERS: Mapping[str, str] = {}
 
 class NotifyClient:
     """POSTs bodies to notify URLs. Never raises for a bad URL or a failed exchange: every
-    result is an `Attempt` the notifier loop can record and schedule from."""
+    result is an `Attempt` the notifier loop can record and schedule from.
+
+    Unless `allow_private`, `guard` (by default `wanode.guard`'s) decides where reports may go:
+    on the lean path it resolves each new connection's host once and the connection goes to an
+    address it approved; over a caller's transport each URL is checked before it is posted to.
+    """
 
     def __init__(
         self,
@@ -99,13 +104,20 @@ class NotifyClient:
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = "wanode/0.1",
         allow_private: bool = True,
+        guard: Guard | None = None,
     ) -> None:
-        self._allow_private = allow_private
+        self._guard = guard if guard is not None else url_guard(allow_private)
         headers = {"User-Agent": user_agent, "Content-Type": "application/json"}
         # A redirect is an answer (GIVE_UP), not an instruction: following it would post
         # reports to a host the customer never configured. Neither path follows one.
+        self._precheck = self._guard is not None and transport is not None
         self._poster: Poster = (
-            LeanClient(timeout=timeout, per_origin=CONNECTIONS, headers=headers)
+            LeanClient(
+                timeout=timeout,
+                per_origin=CONNECTIONS,
+                headers=headers,
+                resolve=None if self._guard is None else self._guard.addresses,
+            )
             if transport is None
             else HttpxPoster(
                 httpx.AsyncClient(
@@ -120,13 +132,13 @@ class NotifyClient:
         target = _parse(url)
         if target is None:
             return Attempt(Outcome.GIVE_UP, None, "invalid URL")
-        if not self._allow_private:
-            try:
-                await check_public(url)
-            except PrivateAddress as exc:
-                return Attempt(Outcome.GIVE_UP, None, f"refused: {exc}")
         try:
+            if self._precheck:
+                assert self._guard is not None
+                await self._guard.check(url)
             reply = await self._poster.post(url, body, headers or _NO_HEADERS)
+        except PrivateAddress as exc:
+            return Attempt(Outcome.GIVE_UP, None, f"refused: {exc}")
         except (httpx.InvalidURL, httpx.UnsupportedProtocol):
             return Attempt(Outcome.GIVE_UP, None, "invalid URL")
         except httpx.HTTPError as exc:

@@ -8,6 +8,10 @@ not nested objects, as the reference insists. The event names:
   the reference has no event for (reaction, order, system, unsupported, unknown), so a
   subscriber sees every message and can tell them apart by `type`;
 - `postback`: a template quick-reply tap; `list`: a list row picked; `reply`: a reply button.
+  `list` and `reply` events carry `type` too (the reference lists it among their variables),
+  equal to the event name, as the flows' `whatsapp.type` always was.
+- An attachment's `url` is where wanode serves the file: absolute, signed and expiring
+  (notify/media_links.py), so a subscriber fetches it without the API key.
 
 Conventions, for the fields the reference leaves open:
 
@@ -29,16 +33,19 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from wanode.events import InboundMessage, Location, Media, MessageKind
+from wanode.notify.clicks import EVENT as CLICKED_EVENT
+from wanode.notify.media_links import media_path
 
 MO: Final = "MO"
 POSTBACK: Final = "postback"
 LIST: Final = "list"
 REPLY: Final = "reply"
-EVENT_NAMES: Final = (MO, POSTBACK, LIST, REPLY)
+# `clicked` is not an inbound message: a tracked short link was followed (notify/clicks.py).
+EVENT_NAMES: Final = (MO, POSTBACK, LIST, REPLY, CLICKED_EVENT)
 
 # Kinds we have no fields for: the subscriber gets WhatsApp's own message object as `raw`, so
 # nothing the user sent is lost. An `interactive` message only gets here with a reply type we
@@ -46,14 +53,12 @@ EVENT_NAMES: Final = (MO, POSTBACK, LIST, REPLY)
 _RAW_KINDS = frozenset({MessageKind.INTERACTIVE, MessageKind.UNSUPPORTED, MessageKind.UNKNOWN})
 
 
-def media_path(media_id: str) -> str:
-    """Where wanode serves an inbound media file once it has downloaded it."""
-    return f"/v1/media/{media_id}"
-
-
-def inbound_event(event: InboundMessage, *, app_id: str) -> dict[str, Any]:
-    """The subscriber event for `event`, received by the app `app_id`."""
-    name, fields = _specific(event)
+def inbound_event(
+    event: InboundMessage, *, app_id: str, media_url: Callable[[str], str] = media_path
+) -> dict[str, Any]:
+    """The subscriber event for `event`, received by the app `app_id`. `media_url` gives an
+    attachment's `url` from its media id (the engine passes a signed absolute link)."""
+    name, fields = _specific(event, media_url)
     body = {"event": name, **_common(event, app_id), **fields}
     if "contextId" not in body and (context := _context(event)):
         body["contextId"] = context
@@ -65,16 +70,18 @@ def inbound_event(event: InboundMessage, *, app_id: str) -> dict[str, Any]:
     return body
 
 
-def _specific(event: InboundMessage) -> tuple[str, dict[str, Any]]:
+def _specific(event: InboundMessage, media_url: Callable[[str], str]) -> tuple[str, dict[str, Any]]:
     """The event's name and the fields of that event."""
     if event.button_reply is not None:
         return REPLY, {
+            "type": REPLY,
             "replyButtonIdentifier": event.button_reply.id,
             "replyButtonTitle": event.button_reply.title,
             "contextId": event.context_wamid or "",
         }
     if event.list_reply is not None:
         return LIST, {
+            "type": LIST,
             "listRowIdentifier": event.list_reply.id,
             "listRowTitle": event.list_reply.title,
             "listRowDescription": event.list_reply.description or "",
@@ -85,7 +92,11 @@ def _specific(event: InboundMessage) -> tuple[str, dict[str, Any]]:
             "buttonPayload": event.button_payload or "",
             "buttonText": event.button_text or "",
         }
-    return MO, {"type": event.kind.value, "message": _message(event), **_mo_fields(event)}
+    return MO, {
+        "type": event.kind.value,
+        "message": _message(event),
+        **_mo_fields(event, media_url),
+    }
 
 
 def _common(event: InboundMessage, app_id: str) -> dict[str, Any]:
@@ -116,10 +127,10 @@ def _message(event: InboundMessage) -> str:
     return ""
 
 
-def _mo_fields(event: InboundMessage) -> dict[str, Any]:
+def _mo_fields(event: InboundMessage, media_url: Callable[[str], str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if event.media is not None:
-        fields["attachments"] = _encode([_attachment(event.media)])
+        fields["attachments"] = _encode([_attachment(event.media, media_url)])
         if event.kind is MessageKind.STICKER:
             fields["sticker"] = {
                 "id": event.media.id,
@@ -162,11 +173,11 @@ def _mo_fields(event: InboundMessage) -> dict[str, Any]:
     return fields
 
 
-def _attachment(media: Media) -> dict[str, Any]:
+def _attachment(media: Media, media_url: Callable[[str], str]) -> dict[str, Any]:
     """Only the media id is known now; wanode downloads the file and serves it at `url`."""
     attachment: dict[str, Any] = {
         "mime_type": media.mime_type or "",
-        "url": media_path(media.id),
+        "url": media_url(media.id),
         "id": media.id,
     }
     optional = {

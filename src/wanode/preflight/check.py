@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wanode.messages.media import MEDIA_RULES, MediaRule, canonical_mime_type
+from wanode.preflight.mp4 import codec_problem
 from wanode.preflight.refusal import Refusal, human_size, unsupported
 from wanode.preflight.sniff import SAMPLE_BYTES, sniff
 from wanode.preflight.sticker import check_sticker
@@ -16,7 +17,7 @@ def fetch_limit(kind: str) -> int:
 
 def sample_limit(kind: str) -> int:
     """Bytes `check_media` needs from the start of the file."""
-    return fetch_limit(kind) if _whole_file_needed(MEDIA_RULES[kind]) else SAMPLE_BYTES
+    return fetch_limit(kind) if _whole_file_needed(kind, MEDIA_RULES[kind]) else SAMPLE_BYTES
 
 
 def check_media(
@@ -50,11 +51,15 @@ def check_media(
             f"use one of {', '.join(rule.formats)}",
             field=field,
         )
-    if _whole_file_needed(rule):
+    if kind == "video":
+        problem = codec_problem(sample)
+        return None if problem is None else unsupported(problem, field=field)
+    if _whole_file_needed(kind, rule):
         return check_sticker(rule, sample, size, field=field)
     return None
 
 
-def _whole_file_needed(rule: MediaRule) -> bool:
-    # Dimensions and animation are read by decoding the image, not from a fixed header.
-    return rule.dimensions is not None or rule.max_animated_bytes is not None
+def _whole_file_needed(kind: str, rule: MediaRule) -> bool:
+    # Dimensions and animation are read by decoding the image, not from a fixed header; a
+    # video's codecs are in its `moov` box, which is often written after the media data.
+    return kind == "video" or rule.dimensions is not None or rule.max_animated_bytes is not None

@@ -10,13 +10,16 @@ from typing import Any
 
 import httpx
 
+from wanode.guard import Guard
 from wanode.preflight.cache import VerdictCache
 from wanode.preflight.check import check_media, fetch_limit, sample_limit
 from wanode.preflight.fetch import Fetched, fetch
 from wanode.preflight.payload import MediaLink, media_link
 from wanode.preflight.refusal import MEDIA_DOWNLOAD_ERROR, Refusal, download_error
+from wanode.transport import PooledTransport
 
 DOWNLOAD_ERROR_SECONDS = 15.0
+CONNECTIONS = 32  # kept-alive connections to media hosts, all hosts together
 
 
 class Preflight:
@@ -26,6 +29,10 @@ class Preflight:
     fetches it once. A download error is kept only `DOWNLOAD_ERROR_SECONDS`: long enough that a
     dead link does not cost every message of a batch the full timeout, short enough that a
     media host's brief outage does not fail a whole campaign.
+
+    `guard` (`wanode.guard`; None when private addresses are allowed) refuses a link, or a
+    redirect, to an address it does not allow before connecting, and pins each connection to
+    the addresses it approved. A refusal says only that the address is not allowed.
     """
 
     def __init__(
@@ -35,10 +42,11 @@ class Preflight:
         cache_seconds: float = 300.0,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        guard: Guard | None = None,
     ) -> None:
         self._timeout = timeout
         self._client = httpx.AsyncClient(
-            transport=transport,
+            transport=transport or PooledTransport(CONNECTIONS, guard=guard),
             timeout=timeout,
             follow_redirects=True,
             # Sizes are checked on the file as stored, so ask for it uncompressed.

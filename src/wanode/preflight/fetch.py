@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from wanode.guard import PrivateAddress
 from wanode.preflight.refusal import Refusal, download_error
 
 _SCHEMES = ("http", "https")
@@ -31,6 +32,9 @@ async def fetch(
         return await _get(client, url, limit=limit, keep=keep, field=field)
     except httpx.TimeoutException:
         raise
+    except PrivateAddress:
+        # Nothing more: what the address is, or holds, is none of the sender's business.
+        return download_error("the link's address is not allowed", field=field)
     except httpx.TooManyRedirects:
         return download_error("the link redirects too many times", field=field)
     except httpx.UnsupportedProtocol:

@@ -9,6 +9,7 @@ when one of its extensions is in that set.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 import puremagic
@@ -94,14 +95,50 @@ def _ogg_codec(sample: bytes) -> str | None:
     return None
 
 
+# Control characters a text document may hold: tab, line feed, vertical tab, form feed,
+# carriage return, DOS's end-of-file mark and escape (ANSI colours in a log). Any other C0
+# control, NUL above all, marks binary data.
+_TEXT_CONTROLS = frozenset("\t\n\v\f\r\x1a\x1b")
+_BINARY_BYTE = re.compile(rb"[\x00-\x08\x0e-\x19\x1c-\x1f]")
+_BOMS = (
+    # UTF-32 first: its little-endian mark begins with UTF-16's.
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
 def _is_text(sample: bytes, *, complete: bool) -> bool:
-    # NUL is valid UTF-8 but never appears in a text document; it marks binary data.
-    if not sample or b"\x00" in sample:
+    """Plain text in any common encoding: UTF-8, UTF-16 or UTF-32 (with a byte-order mark, or
+    UTF-16 without one), or a single- or multi-byte legacy encoding (Latin-1, Windows-1252,
+    ISO-8859-x, KOI8-R, Shift JIS, GB18030...). Those last cannot be told apart from their
+    bytes, but none of them uses the C0 control bytes for anything but controls."""
+    if not sample:
         return False
+    encoding = next((name for bom, name in _BOMS if sample.startswith(bom)), None)
+    if encoding is None and b"\x00" in sample:
+        encoding = _utf16_order(sample)
+    if encoding is not None:
+        return _decodes_to_text(sample, encoding, complete=complete)
+    return _BINARY_BYTE.search(sample) is None
+
+
+def _utf16_order(sample: bytes) -> str | None:
+    # Text in UTF-16 without a mark is mostly characters below U+0100, whose high byte is 0:
+    # every other byte is NUL, at odd offsets in little-endian order, even in big-endian.
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if max(even, odd) < len(sample) // 4 or min(even, odd) > max(even, odd) // 8:
+        return None
+    return "utf-16-le" if odd > even else "utf-16-be"
+
+
+def _decodes_to_text(sample: bytes, encoding: str, *, complete: bool) -> bool:
     try:
-        # A sample cut short may end inside a multi-byte character: only a whole file must end
-        # on a character boundary.
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=complete)
+        # A sample cut short may end inside a character: only a whole file must end on a
+        # character boundary.
+        decoded = codecs.getincrementaldecoder(encoding)().decode(sample, final=complete)
     except UnicodeDecodeError:
         return False
-    return True
+    return not any(ch < " " and ch not in _TEXT_CONTROLS for ch in decoded)

@@ -9,6 +9,7 @@ bench's, not part of the platform being imitated.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from wanode.sandbox import params
 from wanode.sandbox.actions import Answer
 from wanode.sandbox.entry_routes import IMAGE_ROUTE, EntryRoutes
 from wanode.sandbox.errors import MetaError, SandboxError
+from wanode.sandbox.faults import AFTER_ACCEPT, reset
 from wanode.sandbox.media import upload_type
 from wanode.sandbox.numbers import BusinessNumber
 from wanode.sandbox.samples import SAMPLES, sample
@@ -75,6 +77,8 @@ def build_app(sandbox: Sandbox) -> Starlette:
             ),
             Route("/handsets/{wa_id}/open", _action(actions.open_link), methods=["POST"]),
             Route("/faults/slow-answers", routes.slow_answers, methods=["POST"]),
+            Route("/faults", routes.faults, methods=["GET"]),
+            Route("/faults", routes.configure_faults, methods=["PUT"]),
             Route("/templates", templates.panel_list, methods=["GET"]),
             Route("/templates/{template_id}/status", templates.panel_status, methods=["POST"]),
             Route("/attachments/{media_id}", routes.download, methods=["GET"], name="download"),
@@ -122,9 +126,19 @@ class _Routes:
         if isinstance(parsed, ReadReceipt):
             self.sandbox.mark_read(number, parsed.message_id)
             return JSONResponse({"success": True})
+        fault = self.sandbox.faults.draw()
+        if fault is not None and fault not in AFTER_ACCEPT:
+            return await self._fault(request, fault)
         wamid = self.sandbox.accept(
             number, version, parsed, payload, idempotency_key=request.headers.get(IDEMPOTENCY)
         )
+        if fault == "timeout_after":
+            # Answered, long after the client stopped waiting (one without a timeout, over
+            # an ASGI transport, gets its answer late).
+            log.info("sandbox.fault", fault=fault, path=request.url.path)
+            await asyncio.sleep(self.sandbox.faults.hang)
+        elif fault is not None:
+            return await self._fault(request, fault)
         await self.sandbox.faults.after_accept()
         return JSONResponse(
             {
@@ -133,6 +147,25 @@ class _Routes:
                 "messages": [{"id": wamid}],
             }
         )
+
+    async def _fault(self, request: Request, fault: str) -> Response:
+        """Answer a send as the injected `fault` says (see `wanode.sandbox.faults`)."""
+        faults = self.sandbox.faults
+        log.info("sandbox.fault", fault=fault, path=request.url.path)
+        if fault == "timeout_before":
+            await asyncio.sleep(faults.hang)
+            raise MetaError(2, "the request timed out before the message was accepted")
+        if fault in ("reset_before", "reset_after"):
+            if await reset(request.receive):
+                return Response(status_code=200)  # written nowhere: the connection is gone
+            return Response(status_code=500)
+        if fault == "rate_limit":
+            raise MetaError(
+                130429, "the phone number's messages-per-second throughput was exceeded"
+            )
+        if fault == "unavailable":
+            raise MetaError(2, "temporary downtime or overload; retry later")
+        raise MetaError(131000, "an unknown error occurred while sending the message")
 
     async def upload(self, request: Request) -> Response:
         """`POST /{version}/{phone-number-id}/media`: a multipart upload; answers its media id."""
@@ -242,6 +275,31 @@ class _Routes:
         except ValueError as exc:
             raise SandboxError(400, str(exc)) from exc
         return JSONResponse({"slow_answers": self.sandbox.faults.pending(), "delay": delay})
+
+    async def faults(self, request: Request) -> Response:
+        """The injected faults' settings and how many of each were injected."""
+        return JSONResponse(self.sandbox.faults.as_json())
+
+    async def configure_faults(self, request: Request) -> Response:
+        """`{"rate", "kinds"?, "seed"?, "hang"?}`: inject a fault into each send with
+        probability `rate` (0 stops); `kinds` is a list of fault names or an object of weights."""
+        body = await params.panel_object(request)
+        unknown = sorted(set(body) - {"rate", "kinds", "seed", "hang"})
+        if unknown:
+            raise SandboxError(400, f"unknown field {unknown[0]!r}")
+        if "rate" not in body:
+            raise SandboxError(400, "rate is required: a number between 0 and 1")
+        kinds = body.get("kinds")
+        if isinstance(kinds, list):
+            if not all(isinstance(kind, str) for kind in kinds):
+                raise SandboxError(400, "kinds: a list of fault names")
+            kinds = ",".join(kinds)
+        faults = self.sandbox.faults
+        try:
+            faults.configure(body["rate"], kinds, body.get("seed"), body.get("hang", faults.hang))
+        except ValueError as exc:
+            raise SandboxError(400, str(exc)) from exc
+        return JSONResponse(faults.as_json())
 
     async def rotate_identity(self, request: Request) -> Response:
         identity_key_hash = self.sandbox.rotate_identity(params.wa_id(request))

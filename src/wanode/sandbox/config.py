@@ -78,6 +78,9 @@ class SandboxConfig:
     `webhook_batch` lets one webhook POST carry up to that many updates (one `entry` each)
     when they are waiting for the same number, as Meta may batch up to 1,000; the default, 1,
     posts each alone. Batching only merges what is already queued: nothing waits for a batch.
+
+    `fault_rate`, `fault_kinds`, `fault_seed` and `fault_hang` inject faults into sends from
+    the start (see `wanode.sandbox.faults`); `PUT /faults` changes them at run time.
     """
 
     default_handset: HandsetConfig = field(default_factory=HandsetConfig)
@@ -91,6 +94,10 @@ class SandboxConfig:
     throughput_mps: float | None = None
     pair_limit: bool = False
     webhook_batch: int = 1
+    fault_rate: float = 0.0
+    fault_kinds: str = ""
+    fault_seed: int | None = None
+    fault_hang: float = 15.0
 
     def __post_init__(self) -> None:
         mps = self.throughput_mps

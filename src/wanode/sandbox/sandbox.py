@@ -85,7 +85,12 @@ class Sandbox:
         self.actions = Actions(self)
         self.rates = RateLimits(self.config.throughput_mps, self.config.pair_limit)
         self.idempotency = IdempotencyKeys()
-        self.faults = Faults()
+        self.faults = Faults(
+            self.config.fault_rate,
+            self.config.fault_kinds,
+            self.config.fault_seed,
+            self.config.fault_hang,
+        )
         self.receive_log = ReceiveLog()
         self._numbers: dict[str, BusinessNumber] = {}
         self._inbound: dict[str, tuple[Handset, SentEntry]] = {}

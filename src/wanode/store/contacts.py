@@ -98,12 +98,14 @@ async def get_inbound(conn: AsyncConnection, wamid: str) -> dict[str, Any] | Non
 
 
 async def list_inbound(
-    conn: AsyncConnection, *, wa_id: str | None = None, limit: int = 50
+    conn: AsyncConnection, *, wa_id: str | None = None, app_id: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """The newest inbound messages first, of one WhatsApp user or of all."""
+    """The newest inbound messages first, of one WhatsApp user or of all, to one app or all."""
     query = sa.select(inbound_messages).order_by(inbound_messages.c.occurred_at.desc())
     if wa_id is not None:
         query = query.where(inbound_messages.c.wa_id == wa_id)
+    if app_id is not None:
+        query = query.where(inbound_messages.c.app_id == app_id)
     rows = (await conn.execute(query.limit(limit))).mappings().all()
     return [dict(row) for row in rows]
 
@@ -160,10 +162,21 @@ class WaIdTaken(Exception):
         self.customer_id = customer_id
 
 
+class ProfileOfAnotherApp(Exception):
+    """The customer id (`field` "customerid") or the number ("waid") is a profile of another
+    app, or of none (written with an admin key): an app's statements may not touch it."""
+
+    def __init__(self, field: str, value: str) -> None:
+        super().__init__(f"{field} {value} is another app's customer profile")
+        self.field = field
+        self.value = value
+
+
 _AT_COLUMN = {"opted_in": "opted_in_at", "opted_out": "opted_out_at"}
 # The columns a profile statement may set, as a number nobody has stored yet has them.
 _NEW_ROW: dict[str, Any] = {
     "customer_id": None,
+    "app_id": None,
     "profile_name": None,
     "attributes": None,
     "opt_in_status": "unknown",
@@ -182,22 +195,33 @@ async def upsert_profile(
     opt_in: OptInStatement | None = None,
     attributes: Mapping[str, Any] | None = None,
     now: float,
+    app_id: str | None = None,
 ) -> Outcome:
-    """Create or update one profile (see `upsert_profiles`); raises `WaIdTaken`."""
+    """Create or update one profile (see `upsert_profiles`); raises `WaIdTaken` and
+    `ProfileOfAnotherApp`."""
     statement = _Statement(customer_id, wa_id, profile_name, opt_in, attributes)
-    [result] = await upsert_profiles(conn, [statement], now=now)
-    if isinstance(result, WaIdTaken):
+    [result] = await upsert_profiles(conn, [statement], now=now, app_id=app_id)
+    if isinstance(result, WaIdTaken | ProfileOfAnotherApp):
         raise result
     return result
 
 
 async def upsert_profiles(
-    conn: AsyncConnection, statements: Sequence[ProfileStatement], *, now: float
-) -> list[Outcome | WaIdTaken]:
+    conn: AsyncConnection,
+    statements: Sequence[ProfileStatement],
+    *,
+    now: float,
+    app_id: str | None = None,
+) -> list[Outcome | WaIdTaken | ProfileOfAnotherApp]:
     """Create or update profiles, in order, reading and writing a whole batch at once.
 
     Each statement's result is its `Outcome`, or `WaIdTaken` when its number belongs to another
     customer id (nothing of that statement is written; the others are).
+
+    With `app_id` (an app's API key, or an import for one app), new profiles are that app's,
+    and a statement naming a customer id or a number that is a profile of another app (or of
+    none) is `ProfileOfAnotherApp`. Without it (an admin), new profiles belong to no app and
+    every profile may be changed; a profile keeps its app, also when it moves to a new number.
 
     - A customer id on another number moves there: its attributes go along unless new ones
       are given. Both numbers keep their WhatsApp facts and consent, since consent is given by
@@ -217,11 +241,33 @@ async def upsert_profiles(
     stored = {row["wa_id"]: dict(row) for row in (await conn.execute(query)).mappings()}
     rows = {wa_id: dict(row) for wa_id, row in stored.items()}  # the state as statements apply
     owners = {row["customer_id"]: wa_id for wa_id, row in rows.items() if row["customer_id"]}
-    results: list[Outcome | WaIdTaken] = []
+    results: list[Outcome | WaIdTaken | ProfileOfAnotherApp] = []
     for statement in statements:
-        results.append(_apply(statement, rows, owners, now))
+        refused = _foreign(statement, rows, owners, app_id) if app_id is not None else None
+        results.append(refused or _apply(statement, rows, owners, now, app_id))
     await _write(conn, stored, rows, now)
     return results
+
+
+def _foreign(
+    statement: ProfileStatement,
+    rows: dict[str, dict[str, Any]],
+    owners: dict[str, str],
+    app_id: str,
+) -> ProfileOfAnotherApp | None:
+    """Why `app_id`'s statement may not be applied, if it may not: it names another app's
+    profile, by its customer id or by its number."""
+    current = owners.get(statement.customer_id)
+    if current is not None and rows[current]["app_id"] != app_id:
+        return ProfileOfAnotherApp("customerid", statement.customer_id)
+    target = rows.get(statement.wa_id)
+    if (
+        target is not None
+        and target["customer_id"] not in (None, statement.customer_id)
+        and target["app_id"] != app_id
+    ):
+        return ProfileOfAnotherApp("waid", statement.wa_id)
+    return None
 
 
 def _apply(
@@ -229,6 +275,7 @@ def _apply(
     rows: dict[str, dict[str, Any]],
     owners: dict[str, str],
     now: float,
+    app_id: str | None = None,
 ) -> Outcome | WaIdTaken:
     customer_id, wa_id = statement.customer_id, statement.wa_id
     target = rows.get(wa_id)
@@ -241,7 +288,10 @@ def _apply(
     if previous is not None and previous != wa_id:  # the customer moves to this number
         old = rows[previous]
         target["attributes"] = old["attributes"]
-        old.update(customer_id=None, attributes=None)
+        target["app_id"] = old["app_id"]
+        old.update(customer_id=None, attributes=None, app_id=None)
+    elif previous is None:
+        target["app_id"] = app_id
     owners[customer_id] = wa_id
     target["customer_id"] = customer_id
     if statement.name is not None:
@@ -354,22 +404,30 @@ async def get_by_customer_id(conn: AsyncConnection, customer_id: str) -> dict[st
     return dict(row) if row else None
 
 
-async def resolve_customer_ids(conn: AsyncConnection, customer_ids: list[str]) -> dict[str, str]:
-    """Customer id -> WA ID for those of `customer_ids` that have a profile, in one query."""
+async def resolve_customer_ids(
+    conn: AsyncConnection, customer_ids: list[str], *, app_id: str | None = None
+) -> dict[str, str]:
+    """Customer id -> WA ID for those of `customer_ids` that have a profile, in one query;
+    with `app_id`, only profiles of that app or of none (written with an admin key)."""
     wanted = set(customer_ids)
     if not wanted:
         return {}
     query = sa.select(contacts.c.customer_id, contacts.c.wa_id).where(
         contacts.c.customer_id.in_(wanted)
     )
+    if app_id is not None:
+        query = query.where((contacts.c.app_id == app_id) | contacts.c.app_id.is_(None))
     return {row.customer_id: row.wa_id for row in await conn.execute(query)}
 
 
 async def list_profiles(
-    conn: AsyncConnection, *, limit: int, after: str | None = None
+    conn: AsyncConnection, *, limit: int, after: str | None = None, app_id: str | None = None
 ) -> list[dict[str, Any]]:
-    """Profiles in customer id order, those after `after` (keyset paging)."""
+    """Profiles in customer id order, those after `after` (keyset paging); with `app_id`,
+    that app's only."""
     query = sa.select(contacts).where(contacts.c.customer_id.is_not(None))
+    if app_id is not None:
+        query = query.where(contacts.c.app_id == app_id)
     if after is not None:
         query = query.where(contacts.c.customer_id > after)
     query = query.order_by(contacts.c.customer_id).limit(limit)
@@ -394,7 +452,7 @@ async def delete_by_customer_id(conn: AsyncConnection, customer_id: str, *, now:
     unlinked = await conn.execute(
         contacts.update()
         .where(contacts.c.customer_id == customer_id)
-        .values(customer_id=None, attributes=sa.null(), updated_at=now)
+        .values(customer_id=None, attributes=sa.null(), app_id=None, updated_at=now)
     )
     return bool(unlinked.rowcount)
 

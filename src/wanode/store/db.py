@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import os
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -19,6 +20,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from wanode.store import _inline_sqlite
+from wanode.store import keyring as keyring_module
+from wanode.store.keyring import Keyring
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Set while a task holds its database's SQLite turn (see `Database.begin`).
@@ -51,6 +54,10 @@ class Database:
     sqlite3 on the event-loop thread (see `_inline_sqlite`): no thread hand-off at all, several
     times less CPU per transaction. "aiosqlite" is the threaded driver it replaced, kept as a
     fallback.
+
+    `keyring` encrypts the stored secrets (`wanode.store.keyring`); every connection carries
+    it to the queries. Without one, secrets are stored as given. An SQLite file (and its WAL
+    and shared-memory files) is created 0600, and an existing one opened wider is tightened.
     """
 
     def __init__(
@@ -61,8 +68,10 @@ class Database:
         schema: str | None = None,
         pool_size: int = 10,
         sqlite_driver: SqliteDriver = "inline",
+        keyring: Keyring | None = None,
     ) -> None:
         self.url = sa.make_url(url)
+        self.keyring = keyring or Keyring()
         self._inline = self.is_sqlite and sqlite_driver == "inline"
         # One lock per event loop (tests run several loops over one Database).
         self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
@@ -77,8 +86,8 @@ class Database:
             kwargs["connect_args"]["server_settings"] = server_settings
         if self.is_sqlite:
             database = self.url.database or ""
-            if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            if database and database != ":memory:" and not database.startswith("file:"):
+                _private_sqlite_files(Path(database))
             kwargs["connect_args"].setdefault("timeout", 30)
             if self._inline:
                 kwargs["async_creator"] = self._inline_creator(kwargs.pop("connect_args"))
@@ -87,6 +96,7 @@ class Database:
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         kwargs.update(json_serializer=_dump_json, json_deserializer=orjson.loads)
+        kwargs["execution_options"] = {keyring_module.OPTION: self.keyring}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite and not self._inline:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -170,6 +180,8 @@ class Database:
             if not self.is_sqlite:
                 await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
             await conn.run_sync(_upgrade)
+            # Under the migration lock: processes starting together seal plaintext once.
+            await keyring_module.seal_stored(conn, self.keyring)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -180,6 +192,17 @@ def _upgrade(sync_conn: sa.Connection) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = sync_conn
     command.upgrade(cfg, "head")
+
+
+def _private_sqlite_files(path: Path) -> None:
+    """The database file created 0600 (SQLite gives its -wal and -shm files the database
+    file's mode), or tightened to 0600 with its companions if it exists wider."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+            keyring_module.private_file(name)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -22,7 +22,15 @@ GIVEN_UP = "given_up"
 
 
 async def enqueue(
-    conn: AsyncConnection, *, transid: str, status: str, url: str, body: dict[str, Any], at: float
+    conn: AsyncConnection,
+    *,
+    transid: str,
+    status: str,
+    url: str,
+    body: dict[str, Any],
+    at: float,
+    app_id: str | None = None,
+    auth_id: str | None = None,
 ) -> None:
     await conn.execute(
         dr_deliveries.insert().values(
@@ -30,6 +38,8 @@ async def enqueue(
             status=status,
             url=url,
             body=body,
+            app_id=app_id,
+            auth_id=auth_id,
             state=PENDING,
             attempts=0,
             next_attempt_at=at,
@@ -39,10 +49,19 @@ async def enqueue(
 
 
 async def enqueue_many(conn: AsyncConnection, reports: list[dict[str, Any]], *, at: float) -> None:
-    """`enqueue` for many reports (each with transid, status, url and body) in one statement."""
+    """`enqueue` for many reports (each with transid, status, url and body, and optionally
+    app_id and auth_id) in one statement."""
     if reports:
         rows = [
-            {**r, "state": PENDING, "attempts": 0, "next_attempt_at": at, "created_at": at}
+            {
+                "app_id": None,
+                "auth_id": None,
+                **r,
+                "state": PENDING,
+                "attempts": 0,
+                "next_attempt_at": at,
+                "created_at": at,
+            }
             for r in reports
         ]
         await conn.execute(dr_deliveries.insert(), rows)
@@ -99,14 +118,21 @@ release_unattempted = partial(_outbox.release_unattempted, table=dr_deliveries)
 
 
 async def given_up(
-    conn: AsyncConnection, *, app_id: str | None = None, before_id: int | None = None, limit: int
+    conn: AsyncConnection,
+    *,
+    app_id: str | None = None,
+    before_id: int | None = None,
+    limit: int,
+    state: str = GIVEN_UP,
 ) -> list[dict[str, Any]]:
-    """DRs given up after their last retry (the dead letters), newest first, with the app
-    whose message each reports on; `before_id` pages on."""
+    """DRs given up after their last retry (the dead letters; or in another final `state`,
+    such as parked), newest first, with the app whose message each reports on; `before_id`
+    pages on."""
     query = (
-        sa.select(dr_deliveries, messages.c.app_id)
+        # The message's app (a DR queued before migration 0010 has none of its own).
+        sa.select(*(c for c in dr_deliveries.c if c.name != "app_id"), messages.c.app_id)
         .join(messages, messages.c.transid == dr_deliveries.c.transid)
-        .where(dr_deliveries.c.state == GIVEN_UP)
+        .where(dr_deliveries.c.state == state)
         .order_by(dr_deliveries.c.id.desc())
         .limit(limit)
     )

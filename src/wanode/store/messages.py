@@ -14,6 +14,10 @@ from wanode.store import lifecycle
 from wanode.store._sql import for_claim, insert_ignore
 from wanode.store.tables import dr_deliveries, messages, status_events
 
+# A message is refused once the clock is *past* its `expires_at` (`wanode.policy.expired`): a
+# hold cut short by an expiry ends this long after it, so the claim it comes due for fails it.
+EXPIRY_CHECK_DELAY = 0.001
+
 
 async def enqueue(conn: AsyncConnection, rows: Sequence[dict[str, Any]], at: float) -> None:
     """Write accepted messages as `queued`, with the first history entry, in one go."""
@@ -161,14 +165,28 @@ async def hold(conn: AsyncConnection, transid: str, *, next_attempt_at: float, r
 async def hold_many(
     conn: AsyncConnection, holds: Sequence[tuple[str, float]], *, reason: str
 ) -> None:
-    """`hold` for many messages ((transid, next_attempt_at) each), in one statement."""
+    """`hold` for many messages ((transid, next_attempt_at) each), in one statement.
+
+    A hold never outlives the message's expiry: a message that expires first comes due just
+    after its `expires_at` instead, and its claim then fails it (7705) on time. So a message
+    the tier holds for hours, or one held while the service was down, gets its DR when it
+    expires, not when the hold ends.
+    """
     if not holds:
         return
+    until = sa.bindparam("b_next_attempt_at", type_=sa.Double)
+    expiry_check = messages.c.expires_at + EXPIRY_CHECK_DELAY
     await conn.execute(
         messages.update()
         .where(messages.c.transid == sa.bindparam("b_transid"))
         .values(
-            next_attempt_at=sa.bindparam("b_next_attempt_at"),
+            next_attempt_at=sa.case(
+                (
+                    sa.and_(messages.c.expires_at.is_not(None), expiry_check < until),
+                    expiry_check,
+                ),
+                else_=until,
+            ),
             lease_until=None,
             held_reason=reason,
             # The claim counted one; a hold is not an attempt.

@@ -25,6 +25,8 @@ from wanode.store.tables import messages, reached_customers
 
 # The advisory lock's first key: "tier" in ASCII, so wanode's locks are told apart from others.
 _LOCK_CLASS = 0x74696572
+# Messages released per statement (keeps the IN list well under every driver's limit).
+_RELEASE_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,66 @@ async def held(conn: AsyncConnection, app_id: str) -> dict[str, int]:
         .group_by(messages.c.held_reason)
     )
     return {str(reason): int(count) for reason, count in rows}
+
+
+async def release(conn: AsyncConnection, app_id: str, *, limit: int | None, now: float) -> int:
+    """Make due the messages the tier holds that a raised `limit` now has room for; returns how
+    many. None (unlimited) releases them all.
+
+    The oldest held go first: each takes the next free place unless its customer is in the
+    window already, or was taken by an earlier one (the same new customer twice takes one
+    place). A released message is due at the time it was accepted, so the dispatcher claims the
+    released in the order they came, ahead of newer work; it decides the tier for each again
+    (a place taken meanwhile holds it anew).
+    """
+    since = window_start(now)
+    await _lock(conn, app_id)
+    held = (
+        await conn.execute(
+            sa.select(messages.c.transid, messages.c.wa_id)
+            .where(
+                messages.c.app_id == app_id,
+                messages.c.status == lifecycle.QUEUED,
+                messages.c.held_reason == "tier",
+                messages.c.lease_until.is_(None),
+            )
+            .order_by(messages.c.created_at, messages.c.transid)
+        )
+    ).all()
+    if not held:
+        return 0
+    chosen = [row.transid for row in held]
+    if limit is not None:
+        reached = set(
+            (
+                await conn.execute(
+                    sa.select(reached_customers.c.wa_id).where(
+                        reached_customers.c.app_id == app_id,
+                        reached_customers.c.reached_at > since,
+                    )
+                )
+            ).scalars()
+        )
+        free = limit - len(reached)
+        chosen = []
+        for row in held:
+            if row.wa_id not in reached:
+                if free <= 0:
+                    continue
+                free -= 1
+                reached.add(row.wa_id)
+            chosen.append(row.transid)
+    for start in range(0, len(chosen), _RELEASE_CHUNK):
+        await conn.execute(
+            messages.update()
+            .where(
+                messages.c.transid.in_(chosen[start : start + _RELEASE_CHUNK]),
+                messages.c.status == lifecycle.QUEUED,
+                messages.c.lease_until.is_(None),
+            )
+            .values(next_attempt_at=messages.c.created_at, held_reason=None)
+        )
+    return len(chosen)
 
 
 async def queued(conn: AsyncConnection, app_id: str) -> int:

@@ -33,6 +33,8 @@ async def ready(conn: AsyncConnection, *, limit: int) -> list[dict[str, Any]]:
             messages.c.destination,
             messages.c.destination_type,
             messages.c.notify_url,
+            messages.c.app_id,
+            messages.c.notify_auth_id,
             messages.c.correlationid,
             messages.c.callback_data,
         )

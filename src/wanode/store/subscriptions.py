@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.store import _outbox
+from wanode.store import _outbox, keyring
 from wanode.store._outbox import PENDING, claim_in_order
 from wanode.store._sql import insert_ignore
 from wanode.store.tables import event_deliveries, subscriptions
@@ -52,19 +52,22 @@ async def create(
         "events": list(events) if events is not None else None,
         "created_at": at,
     }
-    await conn.execute(subscriptions.insert().values(**row))
+    sealed = keyring.seal_values(keyring.of(conn), row, subscriptions)
+    await conn.execute(subscriptions.insert().values(**sealed))
     return row
 
 
 async def get(conn: AsyncConnection, subscription_id: str) -> dict[str, Any] | None:
     query = sa.select(subscriptions).where(subscriptions.c.id == subscription_id)
     row = (await conn.execute(query)).mappings().first()
-    return dict(row) if row else None
+    return keyring.open_row(keyring.of(conn), dict(row), subscriptions) if row else None
 
 
 async def list_all(conn: AsyncConnection) -> list[dict[str, Any]]:
     query = sa.select(subscriptions).order_by(subscriptions.c.created_at, subscriptions.c.id)
-    return [dict(r) for r in (await conn.execute(query)).mappings()]
+    ring = keyring.of(conn)
+    rows = (await conn.execute(query)).mappings()
+    return [keyring.open_row(ring, dict(r), subscriptions) for r in rows]
 
 
 async def delete(conn: AsyncConnection, subscription_id: str) -> bool:
@@ -155,7 +158,12 @@ async def claim(
     query = sa.select(subscriptions.c.id, subscriptions.c.secret).where(
         subscriptions.c.id.in_(sorted({r["subscription_id"] for r in rows}))
     )
-    secret_of = {sub_id: secret for sub_id, secret in (await conn.execute(query)).all()}
+    # Stored encrypted; the keyring remembers what it decrypted, so a batch costs lookups.
+    ring = keyring.of(conn)
+    secret_of = {
+        sub_id: ring.open(secret, what=f"subscriptions.secret of {sub_id}")
+        for sub_id, secret in (await conn.execute(query)).all()
+    }
     for row in rows:
         row["secret"] = secret_of.get(row["subscription_id"])
     return rows

@@ -42,6 +42,13 @@ apps = sa.Table(
     # A send a crash left unanswered (engine/dispatcher.py): "resend" it, flagged possibly
     # duplicated, or "fail" it (at most once).
     sa.Column("in_doubt", sa.String(16), nullable=False, server_default="resend"),
+    # Delivery reports signed with `x-hub-signature` (webex-connect.md §3): "sha256" or
+    # "sha512" (NULL: unsigned), keyed with `notify_secret` (sealed, wanode.store.keyring).
+    sa.Column("notify_signing", sa.String(8)),
+    sa.Column("notify_secret", sa.Text),
+    # The Messaging API's service secret (base64), which signs the app's JWTs (sealed; NULL:
+    # no JWT names this app).
+    sa.Column("service_secret", sa.Text),
 )
 
 api_keys = sa.Table(
@@ -53,6 +60,10 @@ api_keys = sa.Table(
     sa.Column("prefix", sa.String(16), nullable=False),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("revoked_at", sa.Double),
+    # An app key acts on its app's resources only; an admin key (app_id NULL) on every app's.
+    # Deleting the app removes its keys.
+    sa.Column("app_id", sa.String(40), sa.ForeignKey("apps.id", ondelete="CASCADE")),
+    sa.Column("admin", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 # The outbox: a row is written `queued` in the transaction that answers the API.
@@ -93,6 +104,8 @@ messages = sa.Table(
     # When the current claim's send began (written before the request leaves): a claim whose
     # lease ran out with this set was cut short mid-send, and its message is in doubt.
     sa.Column("sending_at", sa.Double),
+    # The notify-URL auth profile its DRs are posted with (`notifyurlAuthId`).
+    sa.Column("notify_auth_id", sa.String(64)),
     sa.Index("ix_messages_dispatch", "status", "next_attempt_at"),
 )
 
@@ -174,7 +187,11 @@ contacts = sa.Table(
     sa.Column("opted_in_at", sa.Double),
     sa.Column("opted_out_at", sa.Double),
     sa.Column("attributes", sa.JSON),
+    # The app whose key wrote the profile (customer_id, attributes); NULL: written with an
+    # admin key, seen by admin keys only and sendable from every app.
+    sa.Column("app_id", sa.String(40), sa.ForeignKey("apps.id", ondelete="SET NULL")),
     sa.Index("ix_contacts_customer_id", "customer_id", unique=True),
+    sa.Index("ix_contacts_app_id", "app_id"),
 )
 
 # Where inbound events are forwarded (reference/webex-connect.md §4), signed with `secret`.
@@ -258,6 +275,10 @@ dr_deliveries = sa.Table(
     sa.Column("transid", sa.String(36), sa.ForeignKey("messages.transid"), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("url", sa.Text, nullable=False),
+    # The message's app (whose signing applies) and auth profile, copied when the DR is queued
+    # so the notifier needs no join.
+    sa.Column("app_id", sa.String(40)),
+    sa.Column("auth_id", sa.String(64)),
     sa.Column("body", sa.JSON, nullable=False),
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
@@ -388,4 +409,52 @@ flow_sends = sa.Table(
     sa.Column("transid", sa.String(36), primary_key=True),
     sa.Column("run_id", sa.String(36), nullable=False),
     sa.Column("node", sa.String(64), nullable=False),
+)
+
+# Short links (wanode.messages.links): one per (message, URL), written with the message. A
+# redirect reads a row by its code; a click is written later, off the request path.
+short_links = sa.Table(
+    "short_links",
+    metadata,
+    sa.Column("code", sa.String(32), primary_key=True),
+    sa.Column("transid", sa.String(36), nullable=False),
+    sa.Column("app_id", sa.String(40), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("short_url", sa.Text, nullable=False),
+    # trackClicks: a click is reported (Clicked DR, subscriber event); otherwise only counted.
+    sa.Column("track", sa.Boolean, nullable=False),
+    sa.Column("tag1", sa.Text),
+    sa.Column("tag2", sa.Text),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Index("ix_short_links_transid", "transid"),
+)
+
+link_clicks = sa.Table(
+    "link_clicks",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("click_id", sa.String(40), nullable=False, unique=True),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("transid", sa.String(36), nullable=False),
+    sa.Column("clicked_at", sa.Double, nullable=False),
+    sa.Column("recorded_at", sa.Double, nullable=False),
+    sa.Index("ix_link_clicks_code", "code"),
+)
+
+# Notify-URL auth profiles (the Messaging API's `notifyurlAuthId`, wanode.notify.auth): what a
+# DR post carries to a receiver that demands credentials. `params` holds the kind's plain
+# parameters, `secrets` its secret ones as sealed JSON (wanode.store.keyring).
+notify_auth_profiles = sa.Table(
+    "notify_auth_profiles",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "app_id", sa.String(40), sa.ForeignKey("apps.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("secrets", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
 )

@@ -7,7 +7,8 @@
   or digit strings); `image` / `video` / `document` take `{link, filename?}` (filename for
   documents); `location` takes `{latitude, longitude, name?, address?}`; `url_<index>` takes
   `{type: "url", payload}`; `quickReply` takes `[{button_text?, payload}]` in button order;
-  `otp` takes `{type: "otp", value}`; `couponCode` takes the code as a string.
+  `otp` (or `OTP`, the spec's name) takes `{type: "otp", value}`; `couponCode` takes the
+  code as a string.
 - `bind_native`: the Cloud API `template` object (cloud-api.md §2) whose `name` and
   `language.code` must be the definition's. Quick-reply payloads are required here as in the
   Webex shape (every parameter is), so every tap can be told apart.
@@ -56,6 +57,7 @@ from wanode.messages.templates.values import (
     UrlSuffix,
 )
 
+OTP_SPEC_NAME = "OTP"
 _WEBEX_MEDIA_KEYS = {"link": "link", "filename": "filename"}
 _NATIVE_MEDIA_KEYS = {"link": "link", "id": "id", "filename": "filename"}
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -73,11 +75,29 @@ def bind_webex(
         raise InvalidMessage("", "must be an object")
     by_name = {slot.name: slot for slot in slots(definition)}
     values: dict[str, Any] = {}
-    for key, value in parameters.items():
+    for given, value in parameters.items():
+        key = _webex_name(given, by_name)
+        if key != given and key in parameters:
+            raise InvalidMessage(
+                given,
+                f"names the same parameter as {key!r}; give only one of them",
+                code=code_for(Failure.COUNT_MISMATCH),
+            )
         slot = by_name.get(key)
-        with at(key):
+        with at(given):
             values[key] = value if slot is None else _WEBEX[slot.kind](slot, value)
-    return TemplateMessage(definition=definition, parameters=values, envelope=envelope)
+    # An error found on the whole message names the parameter as the caller wrote it.
+    with renamed({"otp": OTP_SPEC_NAME} if OTP_SPEC_NAME in parameters else {}):
+        return TemplateMessage(definition=definition, parameters=values, envelope=envelope)
+
+
+def _webex_name(given: str, by_name: dict[str, Slot]) -> str:
+    """The parameter `given` names: the spec calls an AUTHENTICATION template's code `OTP`, the
+    Messaging API reference `otp`; both are taken (a NAMED variable is lower case, so `OTP`
+    can be nothing else)."""
+    if given == OTP_SPEC_NAME and given not in by_name and "otp" in by_name:
+        return "otp"
+    return given
 
 
 def _webex_text(slot: Slot, value: Any) -> TextValue:
