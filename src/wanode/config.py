@@ -198,6 +198,12 @@ class Settings(BaseSettings):
     notify_timeout: float = 10.0
     notify_retries: int = 3
     notify_retry_interval: float = 60.0
+    # Mutual TLS to notify URLs (webex-connect.md §3: "mTLS is supported"): the client
+    # certificate (PEM, with its chain) and key wanode presents to an https notify URL that
+    # asks for one, and an extra CA bundle to trust for receivers with a private CA.
+    notify_client_cert: Path | None = None
+    notify_client_key: Path | None = None
+    notify_ca_file: Path | None = None
 
     # Media preflight: fetch a media link and check it before WhatsApp does.
     media_preflight: bool | None = Field(

@@ -324,6 +324,7 @@ class LeanClient:
         max_body: int = 1024 * 1024,
         keepalive: float = KEEPALIVE_SECONDS,
         resolve: Callable[[str, int], Awaitable[Sequence[str]]] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.timeout = timeout
         self.resolve = resolve
@@ -331,7 +332,7 @@ class LeanClient:
         self.per_origin = per_origin
         self.keepalive = keepalive
         self.max_body = max_body
-        self.tls = ssl.create_default_context()
+        self.tls = tls if tls is not None else ssl.create_default_context()
         self._headers = _encode(headers or {})
         self._origins: dict[tuple[str, str, int], _Origin] = {}
 

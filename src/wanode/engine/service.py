@@ -23,7 +23,7 @@ from wanode.engine.templates import TemplateSync
 from wanode.engine.wakeups import Wakeups
 from wanode.guard import url_guard
 from wanode.notify.auth import NotifyAuth
-from wanode.notify.client import NotifyClient
+from wanode.notify.client import NotifyClient, notify_tls
 from wanode.pacing import build_limiter
 from wanode.store import Database
 from wanode.transport import PooledTransport
@@ -62,7 +62,9 @@ class Engine:
         self.gateways = gateways
         self.clock = clock
         self.notify_client = notify_client or NotifyClient(
-            timeout=settings.notify_timeout, allow_private=settings.private_urls_allowed()
+            timeout=settings.notify_timeout,
+            allow_private=settings.private_urls_allowed(),
+            tls=notify_tls(settings),
         )
         self.limiter = build_limiter(settings.redis_url) if settings.pacing else None
         self.dispatcher = Dispatcher(

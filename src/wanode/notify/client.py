@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import enum
 import functools
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
 
+from wanode.config import Settings
 from wanode.guard import Guard, PrivateAddress, url_guard
 from wanode.transport import HttpxPoster, LeanClient, Poster
 
@@ -88,6 +90,32 @@ def _parse(url: str) -> httpx.URL | None:
 _NO_HEADERS: Mapping[str, str] = {}
 
 
+def notify_tls(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context for notify URLs when the settings ask for more than the default: a
+    client certificate for mutual TLS (WANODE_NOTIFY_CLIENT_CERT, _KEY) and an extra CA bundle
+    (WANODE_NOTIFY_CA_FILE). A file that cannot be loaded stops the start with its setting's
+    name (never its content)."""
+    cert, key, ca = settings.notify_client_cert, settings.notify_client_key, settings.notify_ca_file
+    if cert is None and key is None and ca is None:
+        return None
+    if key is not None and cert is None:
+        raise ValueError("WANODE_NOTIFY_CLIENT_KEY needs WANODE_NOTIFY_CLIENT_CERT")
+    context = ssl.create_default_context()
+    try:
+        if ca is not None:
+            context.load_verify_locations(cafile=str(ca))
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"WANODE_NOTIFY_CA_FILE cannot be loaded ({type(exc).__name__})") from None
+    try:
+        if cert is not None:
+            context.load_cert_chain(str(cert), None if key is None else str(key))
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(
+            f"WANODE_NOTIFY_CLIENT_CERT/KEY cannot be loaded ({type(exc).__name__})"
+        ) from None
+    return context
+
+
 class NotifyClient:
     """POSTs bodies to notify URLs. Never raises for a bad URL or a failed exchange: every
     result is an `Attempt` the notifier loop can record and schedule from.
@@ -105,6 +133,7 @@ class NotifyClient:
         user_agent: str = "wanode/0.1",
         allow_private: bool = True,
         guard: Guard | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._guard = guard if guard is not None else url_guard(allow_private)
         headers = {"User-Agent": user_agent, "Content-Type": "application/json"}
@@ -117,6 +146,7 @@ class NotifyClient:
                 per_origin=CONNECTIONS,
                 headers=headers,
                 resolve=None if self._guard is None else self._guard.addresses,
+                tls=tls,
             )
             if transport is None
             else HttpxPoster(
