@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         "in the last 24 hours with 131047, as WhatsApp does; false lets any message through "
         "(e.g. for load tests).",
     )
+    sandbox_identity_check: bool = Field(
+        default=False,
+        description="Every sandbox number starts with Meta's identity-change check on, so "
+        "webhooks carry the users' identity key hashes; off, as at Meta, until "
+        "POST /{phone-number-id}/settings turns it on.",
+    )
     sandbox_fault_rate: float = Field(
         default=0.0,
         ge=0,
@@ -131,6 +137,17 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds a template created in the sandbox stays PENDING before its "
         "review approves or rejects it.",
+    )
+    sandbox_fetch_media: bool = Field(
+        default=True,
+        description="The sandbox fetches each media link, as WhatsApp does, and fails the "
+        "message with 131053 when it is unreachable, not found, too large or not the declared "
+        "kind. It fetches from this machine (loopback) only; false takes links on trust.",
+    )
+    sandbox_media_fetch_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds the sandbox's fetch of one media link may take in total.",
     )
 
     # Dispatcher.

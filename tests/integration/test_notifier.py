@@ -145,3 +145,39 @@ async def test_no_other_worker_claims_a_dr_of_a_message_in_flight(db: Database) 
             conn, at=now, lease_seconds=60, limit=10, skip_urls=["http://a/dr"]
         )
     assert [(r["transid"], r["status"]) for r in second] == [("t2", s) for s in STATUSES]
+
+
+async def test_a_pass_records_each_drs_own_outcome(db: Database) -> None:
+    """DR outcomes are written one statement per outcome: each row still gets its own."""
+    async with receiver() as rx:
+        await _queue(db, ["t0", "t1", "t2"], f"{rx.url}/dr", statuses=["submitted"])
+    now = time.time()
+    async with db.begin() as conn:
+        claimed = await deliveries.claim(conn, at=now, lease_seconds=60, limit=10)
+        ids = {dr["transid"]: dr["id"] for dr in claimed}
+        await deliveries.finish_many(
+            conn,
+            [
+                deliveries.Finished(ids["t0"], deliveries.DELIVERED, 200, None),
+                deliveries.Finished(ids["t1"], deliveries.GIVEN_UP, 400, "HTTP 400"),
+            ],
+            at=now,
+        )
+        await deliveries.retry_many(conn, [deliveries.Retry(ids["t2"], now + 30, 503, "HTTP 503")])
+    rows = {r["transid"]: r for r in await _rows(db)}
+    assert [
+        (
+            rows[t]["state"],
+            rows[t]["last_status_code"],
+            rows[t]["last_error"],
+            rows[t]["lease_until"],
+        )
+        for t in ("t0", "t1", "t2")
+    ] == [
+        (deliveries.DELIVERED, 200, None, None),
+        (deliveries.GIVEN_UP, 400, "HTTP 400", None),
+        ("pending", 503, "HTTP 503", None),
+    ]
+    assert rows["t0"]["finished_at"] == rows["t1"]["finished_at"] == now
+    assert rows["t2"]["finished_at"] is None
+    assert rows["t2"]["next_attempt_at"] == now + 30

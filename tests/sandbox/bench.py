@@ -240,6 +240,15 @@ class Bench:
         headers = {"Authorization": f"Bearer {token}"}
         return await self.client.request(method, f"/v23.0/{path}", headers=headers, **kwargs)
 
+    async def identity_check(self, enabled: bool = True) -> None:
+        """Turn the number's identity-change check on (webhooks carry identity hashes) or off."""
+        response = await self.graph(
+            "POST",
+            f"{NUMBER.phone_number_id}/settings",
+            json={"user_identity_change": {"enable_identity_key_check": enabled}},
+        )
+        assert response.json() == {"success": True}
+
     async def create_template(self, definition: dict[str, Any]) -> httpx.Response:
         return await self.graph("POST", f"{NUMBER.waba_id}/message_templates", json=definition)
 
@@ -271,12 +280,16 @@ async def open_bench(
     *,
     clock: Callable[[], float] = time.time,
     enforce_window: bool = False,
+    fetch_media: bool = False,
+    media_fetch_timeout: float = 10.0,
 ) -> AsyncIterator[Bench]:
     """A sandbox with `NUMBER` provisioned, spoken to over in-process HTTP, its webhooks going
     to `receiver`; on leaving, every webhook must have been signed and match Meta's document.
 
     Most sandbox tests message handsets that never wrote, so the 24-hour window is off unless
-    asked for (its tests are in test_window.py).
+    asked for (its tests are in test_window.py). Media links are not fetched unless asked
+    for either: most tests send links on hosts that do not exist (example.com), as placeholders;
+    the fetch's tests (test_media_links.py) serve real files on loopback.
     """
     config = SandboxConfig(
         default_handset=FAST,
@@ -284,6 +297,8 @@ async def open_bench(
         webhook_retry_base=0.01,
         template_review_delay=0.0,
         enforce_window=enforce_window,
+        fetch_media=fetch_media,
+        media_fetch_timeout=media_fetch_timeout,
     )
     sandbox = Sandbox(config, webhook_transport=httpx.ASGITransport(app=receiver.app), clock=clock)
     sandbox.provision(NUMBER)
@@ -301,6 +316,14 @@ def assert_meta_error(response: httpx.Response, code: int, status: int) -> dict[
     assert response.status_code == status
     error: dict[str, Any] = response.json()["error"]
     assert error["code"] == code
+    if code == 190:
+        # Graph's token errors: its own message, a subcode for an expired token, no error_data.
+        assert error["type"] == "OAuthException"
+        assert error["message"] and not error["message"].startswith("(#")
+        assert error["fbtrace_id"]
+        assert set(error) <= {"message", "type", "code", "error_subcode", "fbtrace_id"}
+        assert openapi.errors(response.json(), "GraphAPIError") == []
+        return error
     assert re.fullmatch(rf"\(#{code}\) .+", error["message"])
     assert error["error_data"]["messaging_product"] == "whatsapp"
     assert error["error_data"]["details"]

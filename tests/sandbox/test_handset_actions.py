@@ -380,6 +380,7 @@ async def test_a_handset_that_cannot_send_is_409(bench: Bench) -> None:
 
 
 async def test_a_new_identity_shows_in_inbound_and_status_webhooks(bench: Bench) -> None:
+    await bench.identity_check()
     before = await act(
         bench, "send-location", {"phone_number_id": PHONE, "latitude": 1, "longitude": 1}
     )

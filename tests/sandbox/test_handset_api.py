@@ -26,14 +26,8 @@ async def test_a_handset_sends_a_text_to_the_business(bench: Bench) -> None:
     wamid = response.json()["id"]
     assert wamid.startswith("wamid.")
     [value] = bench.receiver.values()
-    handset = (await bench.client.get(f"/handsets/{USER}")).json()
-    assert value["contacts"] == [
-        {
-            "profile": {"name": "Sheena Nelson"},
-            "wa_id": USER,
-            "identity_key_hash": handset["identity_key_hash"],
-        }
-    ]
+    # The identity-change check is off by default, as at Meta: no hash in the contact.
+    assert value["contacts"] == [{"profile": {"name": "Sheena Nelson"}, "wa_id": USER}]
     [message] = value["messages"]
     assert message == {
         "from": USER,

@@ -25,7 +25,7 @@ from tests.sandbox.bench import FAST, NUMBER
 
 from wanode.messages import MAX_CONTACTS, MEDIA_RULES, parse_wa, render_payload
 from wanode.messages import interactive as limits
-from wanode.messages.media import MAX_CAPTION
+from wanode.messages.media import MAX_CAPTION, OGG_OPUS
 from wanode.messages.text import MAX_BODY as MAX_TEXT
 from wanode.sandbox import Sandbox, SandboxConfig
 
@@ -112,14 +112,20 @@ def test_every_message_wanode_accepts_the_sandbox_accepts(
     wa: dict[str, Any], callback: str | None, data: st.DataObject
 ) -> None:
     payload = render_payload(parse_wa(wa), TO, biz_opaque_callback_data=callback)
-    uploads = [
-        (slot, slot.declared or data.draw(st.sampled_from(sorted(MEDIA_RULES[slot.kind].formats))))
-        for slot in media_slots(wa, payload)
-    ]
+    uploads = [(slot, slot.declared or undeclared(slot, data)) for slot in media_slots(wa, payload)]
 
     verdict = asyncio.run(sandbox_verdict(payload, uploads))
 
     assert verdict.delivered(), verdict
+
+
+def undeclared(slot: MediaSlot, data: st.DataObject) -> str:
+    """The type of media sent by id that declared none: any the kind allows, but a voice note
+    is OGG/OPUS (Meta fails another with 131053 after accepting it, and wanode cannot know an
+    undeclared id's type)."""
+    if slot.media.get("voice"):
+        return OGG_OPUS
+    return data.draw(st.sampled_from(sorted(MEDIA_RULES[slot.kind].formats)))
 
 
 def _at_most(length: int, prefix: str = "") -> str:

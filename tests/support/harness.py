@@ -97,9 +97,15 @@ def fast_settings(db: Database, **overrides: Any) -> Settings:
         # Tests send media links on hosts that do not exist; a test that fetches media serves
         # it on loopback and turns the preflight on.
         "media_preflight": False,
+        # Nor does the sandbox fetch them: tests of its fetch serve files on loopback and
+        # turn it on.
+        "sandbox_fetch_media": False,
         # Most tests message handsets that never wrote first; the window has tests of its own.
         "policy_window": False,
         "sandbox_enforce_window": False,  # nor may the sandbox fail them with 131047
+        # The engine's identity-hash features need the hashes in webhooks; the sandbox's
+        # default (off, as at Meta) is tested in tests/sandbox.
+        "sandbox_identity_check": True,
     }
     values.update(overrides)
     return Settings(**values)

@@ -9,7 +9,11 @@ Decisions where Meta's behaviour is unknown or would not help a test bench:
   type GraphMethodException (cloud-api.md §8). Real Graph answers a generic 100 with subcode
   33 here; 803 is the registry's own code for the case and lets clients tell a wrong id from
   a bad payload. The bearer token is judged first, as Graph does: a token no number knows is
-  190 (HTTP 401) whatever the id.
+  190 (HTTP 401) whatever the id, in Graph's words and subcodes (`wanode.sandbox.tokens`).
+- Graph's phone-number endpoints (details, business profile, settings, blocked users,
+  register, a WABA's numbers) and the JSON error of every unknown path or method are in
+  `wanode.sandbox.graph_routes`. The identity-change check is off until a number's settings
+  turn it on; until then webhooks carry no identity key hashes (`number_state`).
 - A handset's inbox (`GET /handsets/{wa_id}/messages`) lists a message from its first status
   webhook on; the entry's `status` then mirrors the last status emitted: `sent` (on its way,
   e.g. the handset is offline), `delivered`, `read`, or `failed` (with `error`).
@@ -28,7 +32,11 @@ Decisions where Meta's behaviour is unknown or would not help a test bench:
   other id answers 131009 at once (the reference does not say what Meta answers). Media whose
   type the message kind does not take (a PDF sent as an image) is accepted and then fails
   with 131053, as Meta reports media it cannot use (cloud-api.md §7). Upload rules: see
-  `wanode.sandbox.media`.
+  `wanode.sandbox.media`. Media links are fetched, from this machine only, and fail with
+  131053 when unreachable, not found or not the declared kind (`wanode.sandbox.media_links`;
+  `SandboxConfig.fetch_media` turns this off).
+- A reaction to a message that is not in the conversation, or whose emoji is not one emoji,
+  is accepted and then fails with 131009 (`wanode.sandbox.reactions`).
 - Status delays count from acceptance; an offline handset gets `delivered` as soon as it
   comes back online, and `read` after the usual delivered-to-read gap.
 - Templates: how the review approves or rejects, and the status webhooks, in

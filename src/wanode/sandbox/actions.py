@@ -30,7 +30,7 @@ import mimetypes
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from wanode.sandbox import inbound
+from wanode.sandbox import inbound, reactions
 from wanode.sandbox.errors import MetaError, SandboxError
 from wanode.sandbox.handsets import Handset, InboxEntry
 from wanode.sandbox.kinds import contacts, location
@@ -135,6 +135,8 @@ class Actions:
         handset = self.sandbox.ready(wa_id)
         message_id = _text(body, "message_id")
         emoji = _optional_text(body, "emoji") or None
+        if emoji is not None and not reactions.is_emoji(emoji):
+            raise SandboxError(400, f"emoji: {emoji!r} is not one emoji")
         number = self._number_of_message(handset, message_id, body)
         summary = f"[reaction] {emoji or '(removed)'} to {message_id}"
         return self._sent(handset, number, "reaction", summary, inbound.reaction(message_id, emoji))

@@ -27,6 +27,7 @@ from wanode.sandbox.actions import Answer
 from wanode.sandbox.entry_routes import IMAGE_ROUTE, EntryRoutes
 from wanode.sandbox.errors import MetaError, SandboxError
 from wanode.sandbox.faults import AFTER_ACCEPT, reset
+from wanode.sandbox.graph_routes import GraphRoutes
 from wanode.sandbox.media import upload_type
 from wanode.sandbox.numbers import BusinessNumber
 from wanode.sandbox.samples import SAMPLES, sample
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from wanode.sandbox.sandbox import Sandbox
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+_EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # A send repeating an accepted one's key gets its answer again (see `idempotency`).
 IDEMPOTENCY = "Idempotency-Key"
 
@@ -46,6 +48,7 @@ log = structlog.get_logger(__name__)
 def build_app(sandbox: Sandbox) -> Starlette:
     routes = _Routes(sandbox)
     templates = routes.templates
+    graph = routes.graph
     entries = EntryRoutes(sandbox)
     actions = sandbox.actions
     return Starlette(
@@ -96,10 +99,28 @@ def build_app(sandbox: Sandbox) -> Starlette:
             Route("/{version}/{waba_id}/message_templates", templates.create, methods=["POST"]),
             Route("/{version}/{waba_id}/message_templates", templates.list, methods=["GET"]),
             Route("/{version}/{waba_id}/message_templates", templates.delete, methods=["DELETE"]),
+            *_number_routes(graph),
             Route("/{version}/{media_id}", routes.graph_object, methods=["GET", "DELETE"]),
+            # Last: every other path and method answers a Graph error, never a bare 404/405.
+            Route("/{path:path}", graph.unknown, methods=_EVERY_METHOD),
         ],
         exception_handlers={SandboxError: _sandbox_error, MetaError: _meta_error},
     )
+
+
+def _number_routes(graph: GraphRoutes) -> list[Route]:
+    """Graph's phone-number and WABA endpoints (see `graph_routes`)."""
+    number = "/{version}/{phone_number_id}"
+    return [
+        Route(f"{number}/whatsapp_business_profile", graph.profile, methods=["GET"]),
+        Route(f"{number}/whatsapp_business_profile", graph.update_profile, methods=["POST"]),
+        Route(f"{number}/settings", graph.settings, methods=["GET"]),
+        Route(f"{number}/settings", graph.update_settings, methods=["POST"]),
+        Route(f"{number}/block_users", graph.blocked, methods=["GET"]),
+        Route(f"{number}/block_users", graph.block, methods=["POST", "DELETE"]),
+        Route(f"{number}/register", graph.register, methods=["POST"]),
+        Route("/{version}/{waba_id}/phone_numbers", graph.waba_numbers, methods=["GET"]),
+    ]
 
 
 def _action(act: Callable[[str, dict[str, Any]], Answer]) -> Endpoint:
@@ -116,6 +137,7 @@ class _Routes:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.templates = TemplateRoutes(sandbox)
+        self.graph = GraphRoutes(sandbox)
 
     async def messages(self, request: Request) -> Response:
         """`POST /{version}/{phone-number-id}/messages`: send a message, or mark one read."""
@@ -181,6 +203,9 @@ class _Routes:
         template = self.sandbox.templates.get(request.path_params["media_id"])
         if template is not None:
             return self.templates.one(request, template)
+        number = self.sandbox.find_number(request.path_params["media_id"])
+        if number is not None:
+            return self.graph.phone_number(request, number)
         return self._media(request)
 
     def _media(self, request: Request) -> Response:

@@ -81,6 +81,15 @@ class SandboxConfig:
 
     `fault_rate`, `fault_kinds`, `fault_seed` and `fault_hang` inject faults into sends from
     the start (see `wanode.sandbox.faults`); `PUT /faults` changes them at run time.
+
+    `identity_check` turns Meta's identity-change check on for every number from the start:
+    webhooks then carry the users' identity key hashes. Off, as at Meta, they carry none until
+    `POST /{phone-number-id}/settings` turns it on (see `wanode.sandbox.number_state`).
+
+    `fetch_media` fetches each media link of an accepted message, as Meta does, and fails the
+    message with 131053 when the file cannot be had or is not what the message says; links
+    must point at this machine (loopback), and one fetch may take `media_fetch_timeout`
+    seconds (see `wanode.sandbox.media_links`). Off, links are taken on trust.
     """
 
     default_handset: HandsetConfig = field(default_factory=HandsetConfig)
@@ -98,6 +107,9 @@ class SandboxConfig:
     fault_kinds: str = ""
     fault_seed: int | None = None
     fault_hang: float = 15.0
+    identity_check: bool = False
+    fetch_media: bool = True
+    media_fetch_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         mps = self.throughput_mps

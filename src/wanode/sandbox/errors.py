@@ -18,17 +18,39 @@ ERROR_DOCS = "/docs/whatsapp/cloud-api/support/error-codes/"
 class MetaError(Exception):
     """A request the platform refuses, answered synchronously with a Graph error object."""
 
-    def __init__(self, code: int, details: str, *, error_type: str = "OAuthException") -> None:
+    def __init__(
+        self,
+        code: int,
+        details: str,
+        *,
+        error_type: str = "OAuthException",
+        message: str | None = None,
+        subcode: int | None = None,
+    ) -> None:
         super().__init__(f"({code}) {details}")
         self.code = code
         self.details = details
         self.error_type = error_type
+        # Graph's own wording, for errors that are not "(#code) title" (access tokens, 190).
+        self.message = message
+        self.subcode = subcode
 
     @property
     def http_status(self) -> int:
         return meta_code(self.code).http_status
 
     def body(self) -> dict[str, Any]:
+        if self.message is not None:
+            # Graph's access-token errors carry their own message and a subcode, not the
+            # WhatsApp `error_data` of the messaging errors.
+            error: dict[str, Any] = {
+                "message": self.message,
+                "type": self.error_type,
+                "code": self.code,
+            }
+            if self.subcode is not None:
+                error["error_subcode"] = self.subcode
+            return {"error": {**error, "fbtrace_id": _fbtrace_id()}}
         return {
             "error": {
                 "message": f"(#{self.code}) {meta_code(self.code).title}",

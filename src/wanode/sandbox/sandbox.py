@@ -12,7 +12,7 @@ import httpx
 import structlog
 from starlette.types import ASGIApp
 
-from wanode.sandbox import inbound
+from wanode.sandbox import inbound, reactions
 from wanode.sandbox.actions import Actions
 from wanode.sandbox.app import build_app
 from wanode.sandbox.config import SandboxConfig
@@ -29,6 +29,8 @@ from wanode.sandbox.hydration import Rendered, check_status, hydrate
 from wanode.sandbox.idempotency import IdempotencyKeys
 from wanode.sandbox.kinds import MediaRef
 from wanode.sandbox.media import MediaStore, StoredMedia, types_for
+from wanode.sandbox.media_links import MediaLinks
+from wanode.sandbox.number_state import NumberStates, without_identity
 from wanode.sandbox.numbers import BusinessNumber
 from wanode.sandbox.payloads import envelope, new_wamid, status
 from wanode.sandbox.qrdls import QrCodes
@@ -44,6 +46,7 @@ from wanode.sandbox.templates import (
     sample_spec,
     status_update,
 )
+from wanode.sandbox.tokens import RetiredTokens, bearer
 from wanode.sandbox.validation import SendRequest
 from wanode.sandbox.webhooks import Webhooks
 
@@ -92,6 +95,15 @@ class Sandbox:
             self.config.fault_hang,
         )
         self.receive_log = ReceiveLog()
+        # Media links are fetched and judged as Meta does, unless turned off (`media_links`).
+        self.media_links = (
+            MediaLinks(timeout=self.config.media_fetch_timeout, clock=clock)
+            if self.config.fetch_media
+            else None
+        )
+        # Profile, settings, blocked users of each number (see `number_state`).
+        self.number_states = NumberStates(self.config.identity_check)
+        self._retired_tokens = RetiredTokens()
         self._numbers: dict[str, BusinessNumber] = {}
         self._inbound: dict[str, tuple[Handset, SentEntry]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -106,6 +118,11 @@ class Sandbox:
         new_waba = not self.templates.has_waba(number.waba_id) and not any(
             known.waba_id == number.waba_id for known in self._numbers.values()
         )
+        known = self._numbers.get(number.phone_number_id)
+        if known is not None and known.access_token != number.access_token:
+            # Graph answers the replaced token 190 with subcode 463 (see `tokens`).
+            self._retired_tokens.retire(known.access_token, self.clock())
+        self._retired_tokens.revive(number.access_token)
         self._numbers[number.phone_number_id] = number
         if new_waba and self.config.sample_templates:
             self.templates.add(number.waba_id, sample_spec(), status="APPROVED")
@@ -117,6 +134,13 @@ class Sandbox:
 
     def numbers(self) -> list[BusinessNumber]:
         return list(self._numbers.values())
+
+    def find_number(self, phone_number_id: str) -> BusinessNumber | None:
+        return self._numbers.get(phone_number_id)
+
+    def bearer_token(self, authorization: str | None) -> str:
+        """The request's bearer token if some number has it; otherwise 190 (see `tokens`)."""
+        return self._known_token(authorization)
 
     def number(self, phone_number_id: str) -> BusinessNumber:
         number = self._numbers.get(phone_number_id)
@@ -139,7 +163,11 @@ class Sandbox:
                 error_type="GraphMethodException",
             )
         if not _same(token, number.access_token):
-            raise MetaError(190, "the access token may not act for this phone number")
+            raise MetaError(
+                190,
+                "the access token may not act for this phone number",
+                message="Invalid OAuth access token - the token may not act for this phone number",
+            )
         return number
 
     def authorise_waba(self, waba_id: str, authorization: str | None) -> str:
@@ -329,7 +357,8 @@ class Sandbox:
         if request.wa_id == "".join(filter(str.isdigit, number.display_phone_number)):
             raise MetaError(131021, "to: the recipient is the sending business number")
         rendered = self._rendered(number, request)
-        media = [(ref, self._media_of(number, ref)) for ref in request.media]
+        media = [(ref, self._media_of(number, ref)) for ref in request.media if ref.link is None]
+        links = tuple(ref for ref in request.media if ref.link is not None)
         now = self.clock()
         # Last of the synchronous checks: a refused request takes nothing from the buckets.
         self.rates.send(number.phone_number_id, request.wa_id, now)
@@ -351,7 +380,10 @@ class Sandbox:
             accepted_at=now,
             context_id=request.context_id,
             biz_opaque_callback_data=request.biz_opaque_callback_data,
-            failure=_failure(handset, request, media, outside_window=outside_window),
+            failure=(
+                _failure(handset, request, media, outside_window=outside_window)
+                or reactions.failure(handset, number.phone_number_id, request.reaction, now=now)
+            ),
             template=rendered,
             category=rendered.category.lower() if rendered is not None else None,
         )
@@ -359,7 +391,7 @@ class Sandbox:
         self.receive_log.record(entry, idempotency_key)
         if idempotency_key is not None:
             self.idempotency.remember(number.phone_number_id, idempotency_key, entry.wamid)
-        self._spawn(self._lifecycle(entry, handset))
+        self._spawn(self._lifecycle(entry, handset, links))
         log.info(
             "sandbox.message.accepted",
             phone_number_id=number.phone_number_id,
@@ -450,6 +482,8 @@ class Sandbox:
     ) -> str:
         """Deliver a message of `kind` (its object `body`) from the handset to `number`'s
         webhook; returns its wamid. `summary` is how the handset's sent list shows it."""
+        if handset.wa_id in self.number_states.of(number.phone_number_id).blocked:
+            raise SandboxError(409, f"the business {number.phone_number_id} blocked this user")
         now = self.clock()
         wamid = new_wamid(handset.wa_id)
         message = inbound.message(
@@ -497,15 +531,13 @@ class Sandbox:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._webhooks.aclose()
+        if self.media_links is not None:
+            await self.media_links.aclose()
 
     def _known_token(self, authorization: str | None) -> str:
         """The bearer token of an `Authorization` header, if some provisioned number has it."""
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise MetaError(190, "an access token is required (Authorization: Bearer <token>)")
-        if not any(_same(token, n.access_token) for n in self._numbers.values()):
-            raise MetaError(190, "Invalid OAuth access token")
-        return token
+        current = (n.access_token for n in self._numbers.values())
+        return bearer(authorization, current, self._retired_tokens, self.clock())
 
     def _rendered(self, number: BusinessNumber, request: SendRequest) -> Rendered | None:
         """A template message rendered from its approved template (see `hydration`)."""
@@ -516,7 +548,7 @@ class Sandbox:
         return hydrate(check_status(template, send), send)
 
     def _media_of(self, number: BusinessNumber, ref: MediaRef) -> StoredMedia:
-        media = self.media.get(ref.media_id)
+        media = self.media.get(ref.media_id or "")
         if media is None or media.phone_number_id != number.phone_number_id:
             raise MetaError(
                 131009,
@@ -535,8 +567,13 @@ class Sandbox:
         if not task.cancelled() and task.exception() is not None:
             log.error("sandbox.lifecycle.crashed", exc_info=task.exception())
 
-    async def _lifecycle(self, entry: InboxEntry, handset: Handset) -> None:
+    async def _lifecycle(
+        self, entry: InboxEntry, handset: Handset, links: tuple[MediaRef, ...] = ()
+    ) -> None:
         start = asyncio.get_running_loop().time()
+        if links and entry.failure is None and self.media_links is not None:
+            # Meta fetches a link after accepting the message: its failure is asynchronous.
+            entry.failure = await self.media_links.failure(links)
         await _sleep_until(start + handset.config.sent_delay)
         if entry.failure is not None:
             self._emit(entry, handset, "failed")
@@ -588,6 +625,8 @@ class Sandbox:
         log.info("sandbox.status", wamid=entry.wamid, status=name)
 
     def _post(self, number: BusinessNumber, value: dict[str, Any]) -> None:
+        if not self.number_states.of(number.phone_number_id).identity_check:
+            value = without_identity(value)
         self._webhooks.post(number.phone_number_id, envelope(number, value))
 
 
@@ -617,6 +656,11 @@ def _failure(
             return 131053, (
                 f"{ref.path}: media {ref.media_id} is {upload.mime_type}; {ref.kind} messages "
                 f"take {', '.join(types_for(ref.kind))}"
+            )
+        if ref.voice and upload.mime_type != "audio/ogg":
+            return 131053, (
+                f"{ref.path}: a voice note must be OGG/OPUS; media {ref.media_id} is "
+                f"{upload.mime_type}"
             )
     return None
 

@@ -5,7 +5,11 @@ checks would).
 Lists are in creation order, at most 100 a page (default 25), with Graph's cursors. Filters:
 `name` (exact), `status`, `category` (each a comma-separated list, any case) and `language`.
 `fields` picks fields among id, name, language, status, category, parameter_format, components
-and rejected_reason; without it all but rejected_reason are shown.
+and rejected_reason; without it all but rejected_reason are shown. The other fields Graph knows on
+a template (`META_FIELDS`: message_send_ttl_seconds, quality_score, ...) are accepted and left
+out, as Graph leaves out a field with no value; a name Graph does not know is 100. `summary`
+(total_count, message_template_count, message_template_limit, are_translations_complete) adds
+Graph's `summary` object to a list.
 """
 
 from __future__ import annotations
@@ -26,6 +30,27 @@ if TYPE_CHECKING:
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 25
+# Meta's default limit of templates per WABA (an unverified business).
+TEMPLATE_LIMIT = 250
+META_FIELDS = frozenset(
+    {
+        *FIELDS,
+        "message_send_ttl_seconds",
+        "correct_category",
+        "previous_category",
+        "library_template_name",
+        "quality_score",
+        "cta_url_link_tracking_opted_out",
+        "sub_category",
+        "degrees_of_freedom_spec",
+    }
+)
+SUMMARY_FIELDS = (
+    "total_count",
+    "message_template_count",
+    "message_template_limit",
+    "are_translations_complete",
+)
 
 
 class TemplateRoutes:
@@ -57,6 +82,16 @@ class TemplateRoutes:
             default_size=DEFAULT_PAGE,
         )
         answer["data"] = [template.graph(fields) for template in answer["data"]]
+        summary = query.get("summary")
+        if summary is not None:
+            every = self.sandbox.templates.of(waba_id)
+            values = {
+                "total_count": len(found),
+                "message_template_count": len(every),
+                "message_template_limit": TEMPLATE_LIMIT,
+                "are_translations_complete": True,
+            }
+            answer["summary"] = {name: values[name] for name in _summary(summary)}
         return JSONResponse(answer)
 
     async def delete(self, request: Request) -> Response:
@@ -103,12 +138,20 @@ def _fields(value: str | None) -> tuple[str, ...]:
         return DEFAULT_FIELDS
     wanted = tuple(part.strip() for part in value.split(",") if part.strip())
     for name in wanted:
-        if name not in FIELDS:
+        if name not in META_FIELDS:
             raise MetaError(
                 100,
                 f"fields: Tried accessing nonexisting field ({name}) on node type "
                 "(WhatsAppBusinessHSM)",
             )
+    return wanted
+
+
+def _summary(value: str) -> tuple[str, ...]:
+    wanted = tuple(part.strip() for part in value.split(",") if part.strip())
+    for name in wanted:
+        if name not in SUMMARY_FIELDS:
+            raise MetaError(100, f"summary: {name!r} is not one of {', '.join(SUMMARY_FIELDS)}")
     return wanted
 
 

@@ -5,9 +5,11 @@ with the code Meta answers: 131008 for a missing value, 131009 for a bad value, 
 unknown `type`, 100 for an unknown key or a value of the wrong JSON type.
 
 Per-kind checks live in `KINDS`, one function per message type that validates the type's body
-object and returns its `Content`: a readable summary for the handset's inbox and the media ids
-it sends. Whether those ids were uploaded, and whether a template message fits its template, is
-the sandbox's to judge when it accepts the message.
+object and returns its `Content`: a readable summary for the handset's inbox and the media it
+sends. Whether those ids were uploaded, and whether a template message fits its template, is
+the sandbox's to judge when it accepts the message; what a link serves, and whether a reaction's
+target and emoji will do, it judges after, failing the message asynchronously
+(`media_links`, `reactions`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from wanode.codes import SYNC
 from wanode.messages import InvalidMessage, Text
+from wanode.sandbox import reactions
 from wanode.sandbox.config import SandboxConfig
 from wanode.sandbox.errors import MetaError
 from wanode.sandbox.fields import obj
@@ -31,6 +34,7 @@ from wanode.sandbox.kinds import (
     template,
 )
 from wanode.sandbox.kinds import media as media_kinds
+from wanode.sandbox.kinds.content import ReactionSend
 from wanode.sandbox.kinds.template import TemplateSend
 
 MAX_CALLBACK_DATA = 512
@@ -63,6 +67,7 @@ class SendRequest:
     biz_opaque_callback_data: str | None
     recipient_identity_key_hash: str | None
     template: TemplateSend | None = None
+    reaction: ReactionSend | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,7 @@ def parse_request(payload: Any, config: SandboxConfig) -> SendRequest | ReadRece
         biz_opaque_callback_data=_callback_data(payload.get("biz_opaque_callback_data")),
         recipient_identity_key_hash=_optional_string(payload, "recipient_identity_key_hash"),
         template=content.template,
+        reaction=content.reaction,
     )
 
 
@@ -174,12 +180,6 @@ def _optional_string(payload: dict[str, Any], key: str) -> str | None:
     return value
 
 
-def _object(body: Any, kind: str) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise MetaError(100, f"{kind}: must be an object")
-    return body
-
-
 def _text(body: Any, config: SandboxConfig) -> Content:
     obj(body, "text", ("body", "preview_url"))
     try:
@@ -190,11 +190,6 @@ def _text(body: Any, config: SandboxConfig) -> Content:
         raise MetaError(131008 if missing else 131009, f"{error.field}: {error.reason}") from exc
 
 
-def _reaction(body: Any, config: SandboxConfig) -> Content:
-    reaction = _object(body, "reaction")
-    return Content(f"[reaction] {reaction.get('emoji', '')} to {reaction.get('message_id')}")
-
-
 KINDS: dict[str, KindCheck] = {
     "text": _text,
     **{kind: media_kinds.check(kind) for kind in media_kinds.EXTRAS},
@@ -202,5 +197,5 @@ KINDS: dict[str, KindCheck] = {
     "contacts": contacts.check,
     "interactive": interactive.check,
     "template": template.check,
-    "reaction": _reaction,
+    "reaction": reactions.check,
 }

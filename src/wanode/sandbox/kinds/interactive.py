@@ -170,7 +170,7 @@ def _location_request(body: Any, config: SandboxConfig) -> Content:
 def _header(
     message: dict[str, Any], *, with_media: bool
 ) -> tuple[str | None, tuple[MediaRef, ...]]:
-    """The header's text (or `[image]` for media), and the media id it sends, if any."""
+    """The header's text (or `[image]` for media), and the media it sends, if any."""
     if "header" not in message:
         return None, ()
     path = "interactive.header"
@@ -187,7 +187,7 @@ def _header(
         return string(header["text"], f"{path}.text", max_len=MAX_HEADER), ()
     extras = ("filename",) if kind == "document" else ()
     _, ref = media_object(header[kind], f"{path}.{kind}", kind, extras)
-    return f"[{kind}]", (ref,) if ref is not None else ()
+    return f"[{kind}]", (ref,)
 
 
 def _body_and_footer(message: dict[str, Any]) -> tuple[str, str | None]:

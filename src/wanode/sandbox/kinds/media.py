@@ -32,8 +32,8 @@ _ONLY_FOR = {
 
 def media_object(
     value: Any, path: str, kind: str, extras: Collection[str]
-) -> tuple[dict[str, Any], MediaRef | None]:
-    """Check a media object at `path`; returns it and the media id it sends, if any."""
+) -> tuple[dict[str, Any], MediaRef]:
+    """Check a media object at `path`; returns it and the media (id or link) it sends."""
     if isinstance(value, dict):
         for key in value:
             if key in _ONLY_FOR and key not in extras:
@@ -41,18 +41,18 @@ def media_object(
     media = obj(value, path, ("id", "link", *extras))
     if "id" in media and "link" in media:
         raise MetaError(131009, f"{path}: give either id or link, not both")
-    ref = None
+    link = media_id = None
     if "link" in media:
-        http_url(media["link"], f"{path}.link")
+        link = http_url(media["link"], f"{path}.link")
     elif "id" in media:
-        ref = MediaRef(f"{path}.id", kind, string(media["id"], f"{path}.id"))
+        media_id = string(media["id"], f"{path}.id")
     else:
         raise MetaError(131008, f"{path}: one of id or link is required")
     optional_string(media.get("caption"), f"{path}.caption", max_len=MAX_CAPTION)
     optional_string(media.get("filename"), f"{path}.filename")
-    if "voice" in media:
-        boolean(media["voice"], f"{path}.voice")
-    return media, ref
+    voice = "voice" in media and boolean(media["voice"], f"{path}.voice")
+    at = f"{path}.link" if link is not None else f"{path}.id"
+    return media, MediaRef(at, kind, media_id, link=link, voice=voice)
 
 
 def describe(kind: str, media: dict[str, Any]) -> str:
@@ -66,6 +66,6 @@ def describe(kind: str, media: dict[str, Any]) -> str:
 def check(kind: str) -> KindCheck:
     def check_media(body: Any, config: SandboxConfig) -> Content:
         media, ref = media_object(body, kind, kind, EXTRAS[kind])
-        return Content(describe(kind, media), (ref,) if ref is not None else ())
+        return Content(describe(kind, media), (ref,))
 
     return check_media

@@ -213,8 +213,7 @@ def _parameter(value: Any, path: str, media: list[MediaRef]) -> Parameter:
         return Parameter(kind, describe(place(parameter[kind], at)), path)
     extras = ("filename",) if kind == "document" else ()
     found, ref = media_object(parameter[kind], at, kind, extras)
-    if ref is not None:
-        media.append(ref)
+    media.append(ref)
     return Parameter(kind, describe_media(kind, found), path)
 
 
