@@ -289,7 +289,7 @@ async def open_bench(
     Most sandbox tests message handsets that never wrote, so the 24-hour window is off unless
     asked for (its tests are in test_window.py). Media links are not fetched unless asked
     for either: most tests send links on hosts that do not exist (example.com), as placeholders;
-    the fetch's tests (test_media_links.py) serve real files on loopback.
+    the fetch's tests (test_sandbox_media_links.py) serve real files on loopback.
     """
     config = SandboxConfig(
         default_handset=FAST,
