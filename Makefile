@@ -4,7 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: .venv serve test lint typecheck check clean
+# The console's browser tests drive the distribution's Chromium (Playwright's own download is
+# not used): installed here when missing, with sudo unless already root.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: .venv serve test lint typecheck check clean chromium
 
 .venv: $(STAMP)
 
@@ -18,7 +23,10 @@ serve: .venv
 	$(BIN)/wanode db upgrade
 	$(BIN)/wanode serve
 
-test: .venv
+chromium:
+	test -x $(CHROMIUM) || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
+test: .venv chromium
 	$(BIN)/python -m pytest
 
 lint: .venv

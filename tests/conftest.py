@@ -13,6 +13,15 @@ import sqlalchemy as sa
 
 from wanode.store import Database
 
+# The sandbox takes Meta's limits by default: 80 messages a second per number, the pair limit,
+# the per-user marketing limit. Tests send faster than that and message the same customers
+# again and again, so every sandbox the suite starts lifts them: in process (through
+# `Settings`) and in the `wanode serve` / `wanode sandbox` processes, which inherit this
+# environment. The tests of the limits set them again.
+os.environ.setdefault("WANODE_SANDBOX_THROUGHPUT_MPS", "0")
+os.environ.setdefault("WANODE_SANDBOX_PAIR_LIMIT", "false")
+os.environ.setdefault("WANODE_SANDBOX_MARKETING_LIMIT", "0")
+
 POSTGRES_URL = os.environ.get(
     "WANODE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )

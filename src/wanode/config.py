@@ -79,15 +79,33 @@ class Settings(BaseSettings):
     sandbox_delivered_delay: float = 1.0
     sandbox_read_delay: float = 2.0
     sandbox_throughput_mps: float | None = Field(
-        default=None,
-        gt=0,
+        default=80.0,
+        ge=0,
         description="Messages a second the sandbox takes per number before answering 130429 "
-        "(Meta's default is 80); unset: no limit.",
+        "(Meta's default, 80); 0 lifts the limit.",
     )
     sandbox_pair_limit: bool = Field(
-        default=False,
+        default=True,
         description="The sandbox answers 131056 past one message per 6 s to a customer (after "
-        "a burst of 45), as WhatsApp does.",
+        "a burst of 45), as WhatsApp does; false lifts it.",
+    )
+    sandbox_marketing_limit: int = Field(
+        default=2,
+        ge=0,
+        description="Marketing templates a sandbox customer gets in 24 h without writing before "
+        "the next fails with 131049 (Meta's per-user limit); 0 lifts it.",
+    )
+    sandbox_spam_limit: int = Field(
+        default=5,
+        ge=0,
+        description="Blocks and spam reports of a sandbox number in 7 days that restrict it "
+        "(its messages fail with 131048); 0: never.",
+    )
+    sandbox_template_pause_signals: int = Field(
+        default=3,
+        ge=0,
+        description="Blocks and spam reports after one template that pause it (3 h, then 6 h, "
+        "then disabled); 0: never.",
     )
     sandbox_webhook_batch: int = Field(
         default=1,
@@ -148,6 +166,13 @@ class Settings(BaseSettings):
         default=10.0,
         gt=0,
         description="Seconds the sandbox's fetch of one media link may take in total.",
+    )
+    sandbox_state: str | None = Field(
+        default=None,
+        description="The SQLite file `wanode serve`'s sandbox keeps its state in (numbers, "
+        "templates, handsets, windows, inboxes, media, pending statuses), so a restart loses "
+        "nothing. Unset: beside the SQLite database (`wanode.db` -> `wanode-sandbox.db`), or "
+        "var/wanode-sandbox.db with PostgreSQL; `:memory:` or `off` keeps it in memory only.",
     )
 
     # Dispatcher.
@@ -357,6 +382,18 @@ class Settings(BaseSettings):
         if database is not None and database.name and database.name != ":memory:":
             return database.with_name(database.name + ".key")
         return Path("var/wanode.key")
+
+    def sandbox_state_file(self) -> str | None:
+        """Where `wanode serve`'s sandbox keeps its state; None: in memory only."""
+        if self.sandbox_state is not None:
+            off = self.sandbox_state.strip() in ("", ":memory:", "off")
+            return None if off else self.sandbox_state
+        database = self.sqlite_path()
+        if database is None:
+            return str(Path("var/wanode-sandbox.db"))
+        if not database.name or database.name == ":memory:":
+            return None
+        return str(database.with_name(database.stem + "-sandbox.db"))
 
     def sqlite_path(self) -> Path | None:
         prefix = "sqlite+aiosqlite:///"

@@ -78,6 +78,8 @@ def serve(
         found = re.search(r"default app id: (a_\d+)", output)
         number = re.search(r"default app phone_number_id: (\d+)", output)
         assert found and number, output
+        # The banner names the console's URL (issue 15).
+        assert f"console: {url}/console " in output, output
         if key is None:
             keys = re.findall(r"^(wk_\S+)$", output, re.MULTILINE)
             assert keys, output
@@ -217,9 +219,9 @@ async def test_kill_while_dispatching_loses_nothing(tmp_path: Path) -> None:
     with serve(tmp_path, key=svc.key) as again:
         async with httpx.AsyncClient(base_url=again.url, headers={"key": svc.key}) as client:
             for transid in transids:
-                # Every accepted message is handed to WhatsApp; the sandbox that was killed with
-                # the first process forgot the statuses of what it had accepted, so `submitted`
-                # is as far as those can be followed.
+                # Every accepted message is handed to WhatsApp; the sandbox killed with the
+                # first process forgot what it accepted in its last half second (its state file
+                # is written behind), so `submitted` is as far as those can be followed.
                 await poll(
                     client,
                     f"/v1/messages/{transid}",

@@ -29,7 +29,7 @@ from wanode.gateway import (
 )
 from wanode.sandbox import BusinessNumber, Sandbox
 from wanode.sandbox.samples import sample
-from wanode.sandbox.webhooks import sign
+from wanode.sandbox.webhooks.delivery import sign
 from wanode.store import Database
 from wanode.store import apps as app_queries
 from wanode.store import media as media_queries

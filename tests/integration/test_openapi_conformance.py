@@ -75,6 +75,7 @@ NOT_SCHEMA_EXACT = {
     "PUT /v1/contacts/{customerid}",
     "GET /v1/contacts/{customerid}",
     "DELETE /v1/contacts/{customerid}",
+    "POST /v1/contacts/import",  # a CSV file
     "GET /v1/inbound",
     "PUT /v1/notify-auth/{profile_id}",  # the parameters a `type` takes
 }

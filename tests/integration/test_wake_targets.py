@@ -22,7 +22,7 @@ import pytest
 from tests.support.harness import Harness, running
 
 from wanode.engine import Engine
-from wanode.sandbox.webhooks import sign
+from wanode.sandbox.webhooks.delivery import sign
 from wanode.store import Database
 
 pytestmark = pytest.mark.asyncio

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from tests.support.harness import Harness, running, wait_until
 from tests.support.receiver import receiver
 
-from wanode.sandbox.webhooks import sign
+from wanode.sandbox.webhooks.delivery import sign
 from wanode.store import Database
 from wanode.store.tables import webhook_statuses
 

@@ -81,7 +81,7 @@ def _webhook_validator() -> Any:
     resource = Resource.from_contents(spec, default_specification=DRAFT202012)
     schema = {"$ref": f"{openapi._URI}#/components/schemas/WebhookPayload"}
     registry = Registry().with_resource(openapi._URI, resource)
-    return openapi._OpenAPIValidator(schema, registry=registry)
+    return openapi.WebhookValidator(schema, registry=registry)
 
 
 def webhook_errors(body: Any) -> list[str]:
@@ -290,12 +290,17 @@ async def open_bench(
     asked for (its tests are in test_window.py). Media links are not fetched unless asked
     for either: most tests send links on hosts that do not exist (example.com), as placeholders;
     the fetch's tests (test_sandbox_media_links.py) serve real files on loopback.
+    Meta's rate limits and per-user marketing limit are lifted: tests send fast and to the
+    same handsets (their tests are test_rate_limits.py and test_policy_errors.py).
     """
     config = SandboxConfig(
         default_handset=FAST,
         webhook_retries=3,
         webhook_retry_base=0.01,
         template_review_delay=0.0,
+        throughput_mps=None,
+        pair_limit=False,
+        marketing_limit=None,
         enforce_window=enforce_window,
         fetch_media=fetch_media,
         media_fetch_timeout=media_fetch_timeout,

@@ -15,6 +15,7 @@ from tests.sandbox.test_templates import definition
 
 from wanode.events import parse_webhook
 from wanode.sandbox import BusinessNumber
+from wanode.sandbox.rules.bsuid import user_id
 from wanode.sandbox.samples import sample
 
 PHONE = NUMBER.phone_number_id
@@ -396,6 +397,7 @@ async def test_a_new_identity_shows_in_inbound_and_status_webhooks(bench: Bench)
         "profile": {"name": f"User {USER[-4:]}"},
         "wa_id": USER,
         "identity_key_hash": new_hash,
+        "user_id": user_id(USER, NUMBER.waba_id),
     }
     assert {s["recipient_identity_key_hash"] for s in bench.receiver.statuses(wamid)} == {new_hash}
 

@@ -11,6 +11,7 @@ from starlette.routing import Mount
 from tests.sandbox.bench import FAST, NUMBER, USER, Bench, Receiver, text_payload
 
 from wanode.sandbox import Sandbox, SandboxConfig
+from wanode.sandbox.rules.bsuid import user_id
 
 
 async def test_a_handset_sends_a_text_to_the_business(bench: Bench) -> None:
@@ -26,8 +27,15 @@ async def test_a_handset_sends_a_text_to_the_business(bench: Bench) -> None:
     wamid = response.json()["id"]
     assert wamid.startswith("wamid.")
     [value] = bench.receiver.values()
-    # The identity-change check is off by default, as at Meta: no hash in the contact.
-    assert value["contacts"] == [{"profile": {"name": "Sheena Nelson"}, "wa_id": USER}]
+    # The identity-change check is off by default, as at Meta: no hash in the contact. The
+    # business-scoped user id is there (Meta's `user_id`, since 2026).
+    assert value["contacts"] == [
+        {
+            "profile": {"name": "Sheena Nelson"},
+            "wa_id": USER,
+            "user_id": user_id(USER, NUMBER.waba_id),
+        }
+    ]
     [message] = value["messages"]
     assert message == {
         "from": USER,

@@ -11,7 +11,7 @@ from tests.sandbox.bench import NUMBER, USER, Bench, Clock, Receiver, text_paylo
 from tests.sandbox.test_rate_limits import limited_bench
 from tests.support.harness import wait_until
 
-from wanode.sandbox.idempotency import IdempotencyKeys
+from wanode.sandbox.state.idempotency import IdempotencyKeys
 
 
 async def send(bench: Bench, key: str | None, body: str = "hello") -> httpx.Response:

@@ -35,7 +35,8 @@ async def limited_bench(receiver: Receiver, clock: Clock, **limits: Any) -> Asyn
         webhook_retry_base=0.01,
         template_review_delay=0.0,
         enforce_window=False,
-        **limits,
+        # Only the limits the test names.
+        **{"throughput_mps": None, "pair_limit": False, **limits},
     )
     sandbox = Sandbox(config, webhook_transport=httpx.ASGITransport(app=receiver.app), clock=clock)
     sandbox.provision(NUMBER)
@@ -88,10 +89,15 @@ def assert_pair_limited(response: httpx.Response) -> None:
     assert_refused(response, 131056, "(Business Account, Consumer Account) pair rate limit hit")
 
 
-def test_limits_are_off_by_default() -> None:
+def test_limits_are_on_at_metas_defaults() -> None:
     config = SandboxConfig()
-    assert config.throughput_mps is None
-    assert config.pair_limit is False
+    assert config.throughput_mps == 80
+    assert config.pair_limit is True
+    # `wanode serve`'s and `wanode sandbox`'s too (the suite's environment lifts them).
+    from wanode.config import Settings
+
+    assert Settings.model_fields["sandbox_throughput_mps"].default == 80
+    assert Settings.model_fields["sandbox_pair_limit"].default is True
 
 
 @pytest.mark.parametrize("mps", [0, -1.0, float("inf"), float("nan"), True])
@@ -100,7 +106,7 @@ def test_throughput_must_be_positive(mps: float) -> None:
         SandboxConfig(throughput_mps=mps)
 
 
-async def test_unlimited_by_default(receiver: Receiver, clock: Clock) -> None:
+async def test_lifted_limits_let_everything_through(receiver: Receiver, clock: Clock) -> None:
     async with limited_bench(receiver, clock) as bench:
         for _ in range(100):
             await sent(bench)
@@ -221,3 +227,9 @@ def test_settings_reach_the_sandbox() -> None:
 
     sandbox = build_sandbox(Settings(sandbox_throughput_mps=80, sandbox_pair_limit=True))
     assert (sandbox.config.throughput_mps, sandbox.config.pair_limit) == (80, True)
+    # 0 lifts a limit, as an environment variable can say it.
+    lifted = build_sandbox(
+        Settings(sandbox_throughput_mps=0, sandbox_pair_limit=False, sandbox_marketing_limit=0)
+    )
+    assert (lifted.config.throughput_mps, lifted.config.pair_limit) == (None, False)
+    assert lifted.config.marketing_limit is None

@@ -21,8 +21,8 @@ from tests.sandbox.bench import (
     text_payload,
 )
 
-from wanode.sandbox.errors import ERROR_DOCS
-from wanode.sandbox.reactions import is_emoji
+from wanode.sandbox.rules.errors import ERROR_DOCS
+from wanode.sandbox.rules.reactions import is_emoji
 
 INVALID = "Parameter value is not valid"
 DAY = 24 * 60 * 60

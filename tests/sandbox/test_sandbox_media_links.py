@@ -23,9 +23,9 @@ from tests.sandbox.test_template_send import MEDIA, template_payload, text
 from tests.support import mp4
 from tests.support.receiver import free_port, hanging_server, serve_app
 
-from wanode.sandbox.errors import ERROR_DOCS
-from wanode.sandbox.media import KIND_OF_TYPE
-from wanode.sandbox.media_links import TYPE_OF_EXTENSION, judge
+from wanode.sandbox.rules.errors import ERROR_DOCS
+from wanode.sandbox.rules.media import KIND_OF_TYPE
+from wanode.sandbox.rules.media_links import TYPE_OF_EXTENSION, judge
 from wanode.sandbox.samples import SAMPLES, sample
 
 KB = 1024

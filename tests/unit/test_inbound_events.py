@@ -25,6 +25,7 @@ SENDER = {
     "channel": "WhatsApp",
     "appId": APP_ID,
     "waid": "16505551234",
+    "bsuid": "",
     "identityKeyHash": "",
 }
 UNKNOWN_TYPE_ERROR = {
@@ -83,6 +84,17 @@ def test_text() -> None:
         "message": "Does it come in another color?",
     }
     assert event("text")["ts"] == "2025-06-08T20:59:43.000+00:00"
+
+
+def test_the_senders_business_scoped_user_id_is_the_bsuid_field() -> None:
+    body = load("text")
+    body["entry"][0]["changes"][0]["value"]["contacts"][0]["user_id"] = "US.13491208655302741918"
+    [message] = parse_webhook(body)
+    assert isinstance(message, InboundMessage)
+    assert message.bsuid == "US.13491208655302741918"
+    forwarded = inbound_event(message, app_id=APP_ID)
+    assert forwarded["bsuid"] == "US.13491208655302741918"
+    assert forwarded["waid"] == "16505551234"
 
 
 def test_quoted_reply_has_context_and_identity_hash() -> None:

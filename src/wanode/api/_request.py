@@ -14,7 +14,7 @@ from wanode.guard import PrivateAddress, refuse_private
 from wanode.messages import InvalidMessage
 from wanode.notify.auth import PROFILE_ID
 from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
-from wanode.policy import normalise_number, parse_expiry
+from wanode.policy import check_bsuid, normalise_number, parse_expiry
 from wanode.store import apps as app_queries
 
 
@@ -36,6 +36,16 @@ def wa_id(number: Any, path: str, *, require_e164: bool = False) -> str:
         return normalise_number(number, require_e164=require_e164, field=path)
     except InvalidMessage as exc:
         raise ApiError(exc.code, f"{path} {number!r} {exc.reason}", field=path) from exc
+
+
+def bsuid(value: Any, path: str) -> str:
+    """A destination business-scoped user id, checked (wanode.policy.bsuid)."""
+    if not isinstance(value, str):
+        raise ApiError(SYNC.INVALID_VALUE, f"{path} must be a string", field=path)
+    try:
+        return check_bsuid(value, field=path)
+    except InvalidMessage as exc:
+        raise ApiError(exc.code, f"{path} {value!r} {exc.reason}", field=path) from exc
 
 
 def customer_id(value: Any, path: str) -> str:

@@ -38,6 +38,9 @@ def create_app(ctx: Context, *, run_engine: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if ctx.sandbox is not None:
+            # Resumes what its state file left pending, and writes its state behind.
+            ctx.sandbox.start()
         if run_engine:
             ctx.engine.start()
         try:
@@ -83,6 +86,11 @@ def create_app(ctx: Context, *, run_engine: bool = True) -> FastAPI:
         app.include_router(module.router)
     if keyed:
         app.include_router(docs.keyed_docs(app))
+    # Imported here: the console is a shell beside the API that imports the API's auth and
+    # context, so importing it at the top would make a cycle.
+    from wanode.console import mount as mount_console
+
+    mount_console(app, ctx)
     if ctx.sandbox is not None:
         app.mount("/sandbox", ctx.sandbox.app)
     app.add_middleware(

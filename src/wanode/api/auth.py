@@ -30,13 +30,22 @@ async def require_key(request: Request, ctx: Context = Depends(context)) -> Call
     key = request.headers.get("key")
     if not key:
         raise ApiError(SYNC.KEY_MISSING)
+    caller = await key_caller(ctx, key)
+    if caller is None:
+        raise ApiError(SYNC.AUTH_FAILED)
+    return caller
+
+
+async def key_caller(ctx: Context, key: str) -> Caller | None:
+    """The caller `key` authenticates, through the cache of valid keys; None for an unknown or
+    revoked key. The console checks its session's key with this on every request."""
     caller = ctx.keys.get(key)
     if caller is not None:
         return caller
     async with ctx.db.begin() as conn:
         found = await app_queries.find_key(conn, key)
     if found is None:
-        raise ApiError(SYNC.AUTH_FAILED)
+        return None
     caller = Caller(key_id=found["id"], app_id=found["app_id"], admin=bool(found["admin"]))
     ctx.keys.put(key, caller)
     return caller

@@ -14,7 +14,8 @@ from wanode.api.auth import require_key, scope
 from wanode.api.context import Caller, Context, context
 from wanode.api.errors import ApiError
 from wanode.codes import SYNC
-from wanode.contacts import check_customer_id, parse_profile
+from wanode.contacts import BadFile, ContactsCsv, check_customer_id, parse_profile
+from wanode.engine.contacts_import import import_contacts
 from wanode.messages import InvalidMessage
 from wanode.policy import WINDOW_SECONDS, window_open
 from wanode.store import contacts as contact_queries
@@ -79,6 +80,17 @@ _PUT_BODY = {
                 },
             }
         },
+    }
+}
+
+
+_IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "Columns customerid and waid, and optionally name, opt_in, "
+        "opt_in_source, opt_in_at; any other column is an attribute (see the README's "
+        "Customer profiles).",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
     }
 }
 
@@ -179,13 +191,18 @@ async def list_contacts(
     ctx: Context = Depends(context),
     limit: int = Query(default=50, ge=1, le=500),
     after: str | None = Query(default=None, description="the `next` of the previous page"),
+    q: str | None = Query(
+        default=None,
+        max_length=200,
+        description="only profiles whose customer id, name or number holds this (any case)",
+    ),
     caller: Caller = Depends(require_key),
     appid: str | None = _APPID,
 ) -> dict[str, Any]:
     """Profiles in customer id order, `limit` at a time; `next` is null on the last page."""
     async with ctx.db.begin() as conn:
         rows = await contact_queries.list_profiles(
-            conn, limit=limit + 1, after=after, app_id=scope(caller, appid)
+            conn, limit=limit + 1, after=after, app_id=scope(caller, appid), search=q
         )
     now = ctx.engine.clock()
     page = rows[:limit]
@@ -194,6 +211,48 @@ async def list_contacts(
         "contacts": [public(row, now) for row in page],
         "next": page[-1]["customer_id"] if more else None,
     }
+
+
+@router.post("/v1/contacts/import", openapi_extra=_IMPORT_BODY)
+async def import_csv(
+    request: Request,
+    ctx: Context = Depends(context),
+    caller: Caller = Depends(require_key),
+    appid: str | None = _APPID,
+    dry_run: bool = Query(default=False, description="check every row, write nothing"),
+    require_e164: bool = Query(
+        default=False, description="numbers must be written +E.164 exactly (also the app's own)"
+    ),
+) -> dict[str, Any]:
+    """Import profiles from a contacts CSV (UTF-8), as `wanode contacts import` does: good rows
+    are imported even when others fail, each failed row is reported with its fields; the same
+    file imported again changes nothing. A file that cannot be read as a whole (no header, a
+    required column missing) is refused with 400 and nothing is imported."""
+    owner = scope(caller, appid)
+    if owner is not None:
+        require_e164 = require_e164 or bool((await load_app(ctx, owner))["require_e164"])
+    sheet = contacts_csv(await request.body())
+    report = await import_contacts(
+        ctx.db,
+        sheet,
+        now=ctx.engine.clock(),
+        require_e164=require_e164,
+        dry_run=dry_run,
+        app_id=owner,
+    )
+    return report.as_json()
+
+
+def contacts_csv(raw: bytes) -> ContactsCsv:
+    """The body as a contacts CSV, or a 400 saying why it is not one."""
+    try:
+        return ContactsCsv(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ApiError(
+            SYNC.INVALID_VALUE, f"the file is not UTF-8 text ({exc.reason})", field="file"
+        ) from exc
+    except BadFile as exc:
+        raise ApiError(SYNC.INVALID_VALUE, str(exc), field="file") from exc
 
 
 def public(row: dict[str, Any], now: float) -> dict[str, Any]:

@@ -93,7 +93,7 @@ async def deploy_flow(
     An app's API key deploys flows of its own app only."""
     doc = _definition(await request.body(), request.headers.get("content-type", ""))
     if not caller.admin:
-        app = await _own_deploy(ctx, caller, doc, app)
+        app = await own_deploy(ctx, caller, doc, app)
     try:
         row, _flow = await ctx.engine.flows.deploy(doc, app_id=app)
     except InvalidFlow as exc:
@@ -110,7 +110,7 @@ async def list_flows(
     return {"flows": [_flow_json(row, None) for row in rows if caller.may_act_on(row["app_id"])]}
 
 
-async def _own_deploy(ctx: Context, caller: Caller, doc: Any, app: str | None) -> str:
+async def own_deploy(ctx: Context, caller: Caller, doc: Any, app: str | None) -> str:
     """The app an app key's deploy is for: its own. An app the query or the definition names
     must be it, and the flow id must not be another app's flow's."""
     if app is not None:

@@ -82,7 +82,15 @@ async def send_message(
     request: Request, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
 ) -> JSONResponse:
     """Send one message of any kind to one WhatsApp user; answers 202 with its transid."""
-    body = json_object(await request.body())
+    answer = await send_native(ctx, caller, json_object(await request.body()))
+    return JSONResponse(
+        answer, status_code=202, headers={"Location": f"/v1/messages/{answer['transid']}"}
+    )
+
+
+async def send_native(ctx: Context, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    """Check and queue one native send (`POST /v1/messages`'s body); the answer's fields, or
+    ApiError naming the field at fault. The console's Compose page sends through this too."""
     app = await load_app(ctx, own_app(caller, app_id(body)))
     content = {k: v for k, v in body.items() if k not in _OWN_FIELDS}
     message = (
@@ -108,9 +116,7 @@ async def send_message(
     answer = {"transid": row["transid"], "status": "queued", "waid": row["wa_id"]}
     if row["correlationid"]:
         answer["correlationid"] = row["correlationid"]
-    return JSONResponse(
-        answer, status_code=202, headers={"Location": f"/v1/messages/{row['transid']}"}
-    )
+    return answer
 
 
 def _destination(body: dict[str, Any], *, require_e164: bool) -> Destination:

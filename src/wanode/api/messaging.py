@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from wanode.api._request import (
     app_id,
+    bsuid,
     customer_id,
     expiry,
     guard_url,
@@ -43,7 +44,7 @@ router = APIRouter()
 MAX_DESTINATIONS = 1000
 _WA_PATH = "channels.OTT-Messaging.wa"
 _MESSAGE_KEYS = ("template", "parameters")
-_DESTINATION_KEYS = ("waid", "customerid")
+_DESTINATION_KEYS = ("waid", "bsuid", "customerid")
 
 
 @router.post(
@@ -57,7 +58,13 @@ _DESTINATION_KEYS = ("waid", "customerid")
 async def send_messages(
     request: Request, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
 ) -> JSONResponse:
-    body = json_object(await request.body())
+    response = await send_webex(ctx, caller, json_object(await request.body()))
+    return JSONResponse({"response": response})
+
+
+async def send_webex(ctx: Context, caller: Caller, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Check and queue a Messaging API request's messages; the answer's `response` items, or
+    ApiError naming the field at fault. The console's Compose page sends through this too."""
     template = "message" in body
     for name in ("appid", "deliverychannel", "destination", *(() if template else ("channels",))):
         if name not in body:
@@ -97,7 +104,7 @@ async def send_messages(
         if correlationid:
             item["correlationid"] = correlationid
         response.append(item)
-    return JSONResponse({"response": response})
+    return response
 
 
 def _destinations(value: Any, *, require_e164: bool) -> list[Destination]:
@@ -114,7 +121,7 @@ def _destinations(value: Any, *, require_e164: bool) -> list[Destination]:
         if len(keys) != 1:
             raise ApiError(
                 SYNC.MANDATORY_MISSING if not keys else SYNC.INVALID_VALUE,
-                f"{path}: exactly one of 'waid' and 'customerid' is mandatory",
+                f"{path}: exactly one of 'waid', 'bsuid' and 'customerid' is mandatory",
                 field=f"{path}.{keys[-1] if keys else 'waid'}",
             )
         unknown = sorted(set(entry) - {*_DESTINATION_KEYS, "correlationid"})
@@ -144,6 +151,8 @@ def _destinations(value: Any, *, require_e164: bool) -> list[Destination]:
             if kind == "waid":
                 number = wa_id(given, at, require_e164=require_e164)
                 found.append(Destination(given, number, correlationid, "waid", at))
+            elif kind == "bsuid":
+                found.append(Destination(bsuid(given, at), None, correlationid, "bsuid", at))
             else:
                 found.append(Destination(customer_id(given, at), None, correlationid, kind, at))
             if len(found) > MAX_DESTINATIONS:

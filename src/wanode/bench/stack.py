@@ -265,7 +265,9 @@ async def _provision(sandbox_url: str, numbers: list[Number], webhook_url: str |
 def _environment(config: BenchConfig, database_url: str) -> dict[str, str]:
     """wanode as the issue benchmarks it: pacing at `pacing_mps` per number, the pair limit
     lifted (a benchmark reaches each customer many times), windows off (the handsets never
-    wrote), DRs allowed to a loopback receiver, logs at warning."""
+    wrote), DRs allowed to a loopback receiver, logs at warning. The sandbox's own limits
+    (Meta's 80 messages a second per number, the pair limit, the per-user marketing limit)
+    are lifted too: the benchmark measures wanode, paced by its own settings."""
     return {
         **os.environ,
         "WANODE_DATABASE_URL": database_url,
@@ -276,6 +278,9 @@ def _environment(config: BenchConfig, database_url: str) -> dict[str, str]:
         "WANODE_POLICY_WINDOW": "false",
         "WANODE_ALLOW_PRIVATE_URLS": "true",
         "WANODE_SANDBOX_ENFORCE_WINDOW": "false",
+        "WANODE_SANDBOX_THROUGHPUT_MPS": "0",
+        "WANODE_SANDBOX_PAIR_LIMIT": "false",
+        "WANODE_SANDBOX_MARKETING_LIMIT": "0",
         "WANODE_SANDBOX_SENT_DELAY": str(config.sent_delay),
         "WANODE_SANDBOX_DELIVERED_DELAY": str(config.delivered_delay),
         "WANODE_SANDBOX_READ_DELAY": str(config.read_delay),

@@ -12,9 +12,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from wanode.bench import BenchConfig, run_bench
-from wanode.bench.config import DATABASES
-
 # Short names, so the table fits 80 columns; the JSON has the long ones.
 _LABELS = {
     "sandbox": "sandbox ceiling (httpx)",
@@ -58,8 +55,13 @@ def bench(
     ] = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
 ) -> None:
     """Measure wanode against the sandbox over loopback HTTP, beside pywa and bare httpx."""
+    # The bench (pywa, the load generators) is imported only when it runs.
+    from wanode.bench import BenchConfig, run_bench
+    from wanode.bench.config import DATABASES
+
     if database not in (*DATABASES, "both"):
         raise typer.BadParameter("sqlite, postgresql or both", param_hint="--database")
+
     config = BenchConfig(
         messages=messages,
         databases=DATABASES if database == "both" else (database,),

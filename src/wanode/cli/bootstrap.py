@@ -6,17 +6,20 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
-
-from wanode.api import Context, create_app
 from wanode.config import Settings
-from wanode.engine import Engine, Gateways
-from wanode.engine.gateways import provision_in_sandbox
 from wanode.store import Database
 from wanode.store import apps as app_queries
 from wanode.store.keyring import Keyring
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from wanode.api import Context
+
+# The API, the engine and the sandbox are imported where they are built, not here: every CLI
+# command imports this module, and most (keys, apps, contacts, secrets) need only the store.
 
 
 @dataclass
@@ -25,8 +28,11 @@ class FirstRun:
     new_key: str | None
 
 
-def build_sandbox(settings: Settings, *, webhook_transport: Any | None = None) -> Any:
-    """The in-process sandbox; `webhook_transport` (an httpx transport) replaces real HTTP."""
+def build_sandbox(
+    settings: Settings, *, webhook_transport: Any | None = None, state_file: str | None = None
+) -> Any:
+    """The in-process sandbox; `webhook_transport` (an httpx transport) replaces real HTTP;
+    with `state_file` its state survives restarts (it is read back now; `start` resumes it)."""
     from wanode.sandbox import HandsetConfig, Sandbox, SandboxConfig
 
     return Sandbox(
@@ -41,13 +47,18 @@ def build_sandbox(settings: Settings, *, webhook_transport: Any | None = None) -
             media_fetch_timeout=settings.sandbox_media_fetch_timeout,
             enforce_window=settings.sandbox_enforce_window,
             identity_check=settings.sandbox_identity_check,
-            throughput_mps=settings.sandbox_throughput_mps,
+            # 0 lifts a limit (an environment variable cannot say None).
+            throughput_mps=settings.sandbox_throughput_mps or None,
             pair_limit=settings.sandbox_pair_limit,
+            marketing_limit=settings.sandbox_marketing_limit or None,
+            spam_limit=settings.sandbox_spam_limit or None,
+            template_pause_signals=settings.sandbox_template_pause_signals or None,
             webhook_batch=settings.sandbox_webhook_batch,
             fault_rate=settings.sandbox_fault_rate,
             fault_kinds=settings.sandbox_fault_kinds,
             fault_seed=settings.sandbox_fault_seed,
             fault_hang=settings.sandbox_fault_hang,
+            state_file=state_file,
         ),
         webhook_transport=webhook_transport,
     )
@@ -93,7 +104,10 @@ async def ensure_defaults(db: Database, *, gateway: str) -> FirstRun:
 
 
 async def provision_all(db: Database, sandbox: Any, settings: Settings) -> None:
-    """The in-process sandbox keeps no state across restarts: tell it our numbers again."""
+    """Tell the in-process sandbox our numbers: a sandbox without a state file knows none, and
+    one with a file takes their current credentials and webhook URL."""
+    from wanode.engine.gateways import provision_in_sandbox
+
     async with db.begin() as conn:
         apps = await app_queries.list_apps(conn)
     for app in apps:
@@ -109,9 +123,17 @@ def build_service(
     webhook_transport: Any | None = None,
     cloud_transport: Any | None = None,
     clock: Callable[[], float] = time.time,
+    sandbox_state: str | None = None,
 ) -> tuple[FastAPI, Context]:
+    """The API and engine, and the in-process sandbox unless turned off; `sandbox_state` is its
+    state file (`wanode serve` passes `Settings.sandbox_state_file()`; tests keep it in memory)."""
+    from wanode.api import Context, create_app
+    from wanode.engine import Engine, Gateways
+
     sandbox = (
-        build_sandbox(settings, webhook_transport=webhook_transport) if settings.sandbox else None
+        build_sandbox(settings, webhook_transport=webhook_transport, state_file=sandbox_state)
+        if settings.sandbox
+        else None
     )
     gateways = Gateways(
         settings,

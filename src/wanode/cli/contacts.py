@@ -7,8 +7,6 @@ import asyncio
 import csv
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Annotated
 
@@ -20,10 +18,9 @@ from rich.text import Text
 
 from wanode.cli.bootstrap import open_database
 from wanode.config import Settings
-from wanode.contacts import BadFile, BadRow, ContactsCsv, Row, RowError
-from wanode.store import Database
+from wanode.contacts import BadFile, ContactsCsv, RowError
+from wanode.engine.contacts_import import ImportReport, import_contacts
 from wanode.store import apps as app_queries
-from wanode.store import contacts as contact_queries
 
 contacts = typer.Typer(no_args_is_help=True, help="Customer profiles")
 
@@ -31,24 +28,6 @@ out = Console()
 err = Console(stderr=True)
 
 SHOWN_ERRORS = 50  # the rest go to --errors; a terminal of 10,000 lines helps nobody
-
-
-@dataclass
-class Report:
-    counts: dict[contact_queries.Outcome, int] = field(
-        default_factory=lambda: dict.fromkeys(contact_queries.Outcome, 0)
-    )
-    failed: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    def fail(self, errors: tuple[RowError, ...]) -> None:
-        self.failed += 1
-        self.errors.extend(errors)
-
-    def summary(self) -> str:
-        total = sum(self.counts.values()) + self.failed
-        done = ", ".join(f"{count} {outcome}" for outcome, count in self.counts.items())
-        return f"{total} rows: {done}, {self.failed} failed"
 
 
 @contacts.command("import")
@@ -135,9 +114,8 @@ async def _import(
     batch_size: int,
     done: Callable[[int], object],
     app_id: str | None = None,
-) -> Report:
+) -> ImportReport:
     now = time.time()  # one instant for the whole file: the time of consents given without one
-    report = Report()
     db = open_database(Settings())
     try:
         await db.migrate()
@@ -146,47 +124,19 @@ async def _import(
                 if await app_queries.get_app(conn, app_id) is None:
                     err.print(f"no app {app_id}", markup=False)
                     raise typer.Exit(2)
-        rows = sheet.rows(require_e164=require_e164, now=now)
-        while batch := list(islice(rows, batch_size)):
-            await _write(db, batch, report, now=now, dry_run=dry_run, app_id=app_id)
-            done(batch[-1].number - 1)
-        done(len(sheet))
+        report = await import_contacts(
+            db,
+            sheet,
+            now=now,
+            require_e164=require_e164,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            app_id=app_id,
+            done=done,
+        )
     finally:
         await db.dispose()
     return report
-
-
-async def _write(
-    db: Database,
-    batch: list[Row | BadRow],
-    report: Report,
-    *,
-    now: float,
-    dry_run: bool,
-    app_id: str | None = None,
-) -> None:
-    """One batch in one transaction; a row refused by the database leaves the others in."""
-    good = [row for row in batch if isinstance(row, Row)]
-    async with db.engine.connect() as conn, conn.begin() as transaction:
-        results = await contact_queries.upsert_profiles(
-            conn, [row.profile for row in good], now=now, app_id=app_id
-        )
-        if dry_run:
-            await transaction.rollback()
-    outcomes = iter(results)
-    for row in batch:
-        if isinstance(row, BadRow):
-            report.fail(row.errors)
-            continue
-        result = next(outcomes)
-        if isinstance(result, contact_queries.WaIdTaken):
-            reason = f"+{result.wa_id} belongs to customer id {result.customer_id!r}"
-            report.fail((RowError(row.number, row.profile.customer_id, "waid", reason),))
-        elif isinstance(result, contact_queries.ProfileOfAnotherApp):
-            reason = f"{result.value} is a customer profile of another app, or of none"
-            report.fail((RowError(row.number, row.profile.customer_id, result.field, reason),))
-        else:
-            report.counts[result] += 1
 
 
 def _table(errors: list[RowError]) -> Table:

@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.api.limits import BodyLimit
 from wanode.cli import bench as bench_command
 from wanode.cli import contacts as contacts_command
 from wanode.cli import flows as flows_command
@@ -141,11 +140,19 @@ async def _serve(settings: Settings, *, worker: bool, workers: int = 0) -> None:
     db = open_database(settings)
     await db.migrate()
     first = await ensure_defaults(db, gateway="sandbox" if settings.sandbox else "cloud")
-    app, ctx = build_service(settings, db, worker=worker)
+    try:
+        app, ctx = build_service(
+            settings, db, worker=worker, sandbox_state=settings.sandbox_state_file()
+        )
+    except Exception as exc:
+        _refuse_state_file(exc, "WANODE_SANDBOX_STATE")
+        raise
     if ctx.sandbox is not None:
         await provision_all(db, ctx.sandbox, settings)
     base = f"http://{settings.host}:{settings.port}"
     out.print(f"wanode listening on {base}")
+    console = (settings.public_url or base).rstrip("/") + "/console"
+    out.print(f"console: {console} (sign in with an API key)")
     if ctx.sandbox is not None:
         out.print(
             f"sandbox: {base}/sandbox (handset inbox: GET {base}/sandbox/handsets/<wa_id>/messages)"
@@ -173,11 +180,17 @@ async def _serve(settings: Settings, *, worker: bool, workers: int = 0) -> None:
         await db.dispose()
 
 
+# Seconds a stopping server waits for open requests before it cancels them.
+GRACEFUL_SHUTDOWN = 3
+
+
 def bounded_config(app: Any, settings: Settings, *, host: str, port: int) -> uvicorn.Config:
     """uvicorn's configuration with every stage of a request bounded in size and time: its
     headers by the protocol (uvicorn bounds neither), idle connections by the keep-alive, and
-    the connections and requests served at once by `limit_concurrency` (503 past it). Bodies
-    are bounded by `BodyLimit`, which the app carries."""
+    the connections and requests served at once by `limit_concurrency` (503 past it), and
+    the shutdown by `timeout_graceful_shutdown`: requests still open then (the console's live
+    feeds never end by themselves) are cancelled. Bodies are bounded by `BodyLimit`, which the
+    app carries."""
     protocol = BoundedHttpToolsProtocol.with_limits(
         max_header_bytes=settings.max_header_bytes, header_timeout=settings.header_timeout
     )
@@ -190,6 +203,7 @@ def bounded_config(app: Any, settings: Settings, *, host: str, port: int) -> uvi
         http=protocol,
         timeout_keep_alive=settings.keep_alive_timeout,
         limit_concurrency=settings.max_connections,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
     )
 
 
@@ -226,6 +240,13 @@ def sandbox_cmd(
     webhook_url: Annotated[
         str, typer.Option(help="Where the sandbox posts webhooks")
     ] = "http://127.0.0.1:8080/webhooks/whatsapp",
+    state: Annotated[
+        str | None,
+        typer.Option(
+            help="A SQLite file to keep the sandbox's state in across restarts (numbers, "
+            "templates, handsets, windows, inboxes, media, pending statuses); unset: in memory"
+        ),
+    ] = None,
 ) -> None:
     """Run the sandbox WhatsApp Business Platform alone (Graph-style paths at the root)."""
     from wanode.cli.bootstrap import build_sandbox
@@ -233,7 +254,11 @@ def sandbox_cmd(
 
     settings = Settings()
     configure(settings.log_level, json=settings.log_json)
-    sb = build_sandbox(settings)
+    try:
+        sb = build_sandbox(settings, state_file=state)
+    except Exception as exc:
+        _refuse_state_file(exc, "--state")
+        raise
     if phone_number_id:
         if not access_token or not app_secret:
             raise typer.BadParameter(
@@ -251,10 +276,33 @@ def sandbox_cmd(
         )
     out.print(f"sandbox listening on http://{host}:{port}")
     sys.stdout.flush()
+    from wanode.api.limits import BodyLimit
+
     bounded = BodyLimit(
         sb.app, max_bytes=SANDBOX_MAX_BODY_BYTES, read_timeout=settings.request_body_timeout
     )
-    uvicorn.Server(bounded_config(bounded, settings, host=host, port=port)).run()
+    run_on_uvloop(_run_sandbox(sb, bounded_config(bounded, settings, host=host, port=port)))
+
+
+def _refuse_state_file(exc: Exception, setting: str) -> None:
+    """A sandbox state file that cannot be used stops the start with exit code 2, naming it."""
+    from wanode.sandbox.state.state_file import StateFileError
+
+    if isinstance(exc, StateFileError):
+        err.print(f"wanode: {exc} (see {setting})", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+async def _run_sandbox(sandbox: Any, config: uvicorn.Config) -> None:
+    """Serve the sandbox; on SIGTERM or SIGINT stop serving, then close it (its state file
+    gets the last changes)."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _ignore_signal)
+    sandbox.start()
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await sandbox.aclose()
 
 
 @keys.command("create")
@@ -485,6 +533,8 @@ def listen(
     app = Starlette(routes=[Route("/{path:path}", show, methods=["POST", "PUT", "GET", "HEAD"])])
     out.print(f"listening on http://{host}:{port}/ (Ctrl-C to stop)")
     settings = Settings()
+    from wanode.api.limits import BodyLimit
+
     bounded = BodyLimit(
         app, max_bytes=settings.max_request_bytes, read_timeout=settings.request_body_timeout
     )

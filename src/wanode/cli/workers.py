@@ -14,7 +14,6 @@ import structlog
 
 from wanode.cli.bootstrap import open_database
 from wanode.config import Settings
-from wanode.engine import Engine, Gateways
 
 log = structlog.get_logger(__name__)
 
@@ -27,6 +26,8 @@ _PR_SET_PDEATHSIG = 1
 
 async def run_worker(settings: Settings, ready: Callable[[], None]) -> None:
     """Every engine loop, no HTTP, until SIGTERM or SIGINT; then stop between passes."""
+    from wanode.engine import Engine, Gateways
+
     db = open_database(settings)
     try:
         await db.migrate()

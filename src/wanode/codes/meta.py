@@ -39,6 +39,7 @@ _ROWS: tuple[MetaCode, ...] = (
     MetaCode(131016, "Service unavailable", 500, retryable=True),
     MetaCode(131021, "Recipient cannot be sender", 400),
     MetaCode(131026, "Message Undeliverable", 400),
+    MetaCode(131030, "Recipient phone number not in allowed list", 400),
     MetaCode(131031, "Account has been locked", 403),
     MetaCode(131037, "Display name must be approved before sending", 400),
     MetaCode(131042, "Business eligibility payment issue", 400),

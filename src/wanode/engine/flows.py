@@ -73,7 +73,7 @@ from wanode.messages.links import LinkOptions, normalise_base, parse_options
 from wanode.messages.links import check as check_links
 from wanode.notify.auth import PROFILE_ID
 from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
-from wanode.policy import normalise_number, parse_expiry
+from wanode.policy import check_bsuid, normalise_number, parse_expiry
 from wanode.store import Database
 from wanode.store import apps as app_queries
 from wanode.store import contacts as contact_queries
@@ -127,29 +127,9 @@ class FlowRunner:
 
         Raises `InvalidFlow` with every problem at once: the definition's own, and those of the
         messages its send nodes would send (`wanode.flows.static_checks`)."""
-        problems: list[Problem] = []
-        try:
-            flow: Flow | None = parse_flow(doc, app_id=app_id)
-        except InvalidFlow as exc:
-            problems += exc.problems
-            flow = None
-        named = app_id or (doc.get("app") if isinstance(doc, Mapping) else None)
-        named = named if isinstance(named, str) else None
         now = self._clock()
         async with self._db.begin() as conn:
-            app = await self._app_for(conn, named)
-            if app is None:
-                problems.append(
-                    Problem(
-                        "app: name the WhatsApp app this flow uses (there is not exactly one)"
-                        if named is None
-                        else f"app {named!r} does not exist",
-                        field="app",
-                        code=SYNC.INVALID_APP_ID,
-                    )
-                )
-            else:
-                problems += await self._send_problems(conn, app, doc)
+            flow, app, problems = await self._checked(conn, doc, app_id)
             if problems:
                 raise InvalidFlow(problems)
             assert flow is not None and app is not None
@@ -167,6 +147,40 @@ class FlowRunner:
         assert row is not None
         log.info("flow_deployed", flow_id=flow.id, version=version)
         return row, parse_flow(definition, version=version)
+
+    async def check(self, doc: Any, *, app_id: str | None = None) -> list[Problem]:
+        """Every problem `deploy` would refuse `doc` for (none: it would deploy), storing
+        nothing: the console's editor checks a definition as it is written."""
+        async with self._db.begin() as conn:
+            _flow, _app, problems = await self._checked(conn, doc, app_id)
+        return problems
+
+    async def _checked(
+        self, conn: AsyncConnection, doc: Any, app_id: str | None
+    ) -> tuple[Flow | None, dict[str, Any] | None, list[Problem]]:
+        """The flow and its app, as far as they could be read, and every problem of `doc`."""
+        problems: list[Problem] = []
+        try:
+            flow: Flow | None = parse_flow(doc, app_id=app_id)
+        except InvalidFlow as exc:
+            problems += exc.problems
+            flow = None
+        named = app_id or (doc.get("app") if isinstance(doc, Mapping) else None)
+        named = named if isinstance(named, str) else None
+        app = await self._app_for(conn, named)
+        if app is None:
+            problems.append(
+                Problem(
+                    "app: name the WhatsApp app this flow uses (there is not exactly one)"
+                    if named is None
+                    else f"app {named!r} does not exist",
+                    field="app",
+                    code=SYNC.INVALID_APP_ID,
+                )
+            )
+        else:
+            problems += await self._send_problems(conn, app, doc)
+        return flow, app, problems
 
     async def _send_problems(
         self, conn: AsyncConnection, app: dict[str, Any], doc: Any
@@ -586,6 +600,8 @@ def _destination(request: Mapping[str, Any], *, require_e164: bool) -> Destinati
         raise InvalidMessage("destination", "resolved to an empty destination")
     if request.get("destination_type") == "customerid":
         return Destination(given, None, None, "customerid", "destination")
+    if request.get("destination_type") == "bsuid":
+        return Destination(check_bsuid(given), None, None, "bsuid", "destination")
     number = normalise_number(given, require_e164=require_e164, field="destination")
     return Destination(given, number, None, "waid", "destination")
 

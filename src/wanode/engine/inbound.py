@@ -15,6 +15,8 @@ from wanode.engine.templates import apply_status
 from wanode.events import Event, InboundMessage, StatusUpdate, TemplateStatusUpdate
 from wanode.notify.events import inbound_event
 from wanode.notify.media_links import MediaLinks, media_path
+from wanode.policy import is_bsuid
+from wanode.store import bsuids as bsuid_queries
 from wanode.store import contacts as contact_queries
 from wanode.store import flows as flow_store
 from wanode.store import media as media_queries
@@ -53,6 +55,7 @@ async def ingest(
     stored = 0
     loops: set[str] = set()
     statuses: list[dict[str, Any]] = []
+    links: list[bsuid_queries.Link] = []
     for event in events:
         if isinstance(event, StatusUpdate) and event.phone_number_id in apps:
             statuses.append(_status_row(event, now))
@@ -80,6 +83,8 @@ async def ingest(
                 identity_key_hash=event.identity_key_hash,
                 inbound_at=occurred,
             )
+            if is_bsuid(event.bsuid):
+                links.append(bsuid_queries.Link(app_id, event.from_wa_id, event.bsuid))
             # Downloaded later by the media fetcher; served at /v1/media/{id}. A repeated
             # webhook records nothing new and gives the fetcher nothing to do.
             if event.media is not None and await media_queries.record(
@@ -112,6 +117,9 @@ async def ingest(
         # One statement for all of the webhook's statuses (Meta batches up to 1,000 in a POST).
         await inbox.store_many(conn, statuses)
         loops.add("status")
+    # The status processor links its statuses' BSUIDs; an inbound message's are linked here,
+    # before a reply to it can be addressed by one.
+    await bsuid_queries.link(conn, links, at=now)
     return Ingested(stored, frozenset(loops))
 
 
@@ -124,6 +132,7 @@ def _status_row(event: StatusUpdate, now: float) -> dict[str, Any]:
         "occurred_at": event.timestamp.timestamp(),
         "recipient_id": event.recipient_id,
         "identity_key_hash": event.identity_key_hash,
+        "recipient_user_id": event.bsuid if is_bsuid(event.bsuid) else None,
         "error_code": first.code if first else None,
         "error_title": first.title if first else None,
         "error_details": (first.details or first.message) if first else None,

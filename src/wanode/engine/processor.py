@@ -10,6 +10,7 @@ import structlog
 from wanode.config import Settings
 from wanode.engine.reports import Failure, Recording, record_many
 from wanode.store import Database
+from wanode.store import bsuids as bsuid_queries
 from wanode.store import contacts as contact_queries
 from wanode.store import statuses as inbox
 
@@ -42,6 +43,7 @@ class StatusProcessor:
                         row["occurred_at"],
                         failure=_failure(row),
                         identity_key_hash=row["identity_key_hash"],
+                        bsuid=row["recipient_user_id"],
                     )
                     for row in rows
                 ],
@@ -61,6 +63,15 @@ class StatusProcessor:
                 if known.get(wa_id, {}).get("identity_key_hash") != key
             }
             await contact_queries.observe_hashes(conn, changed, at=now)
+            await bsuid_queries.link(
+                conn,
+                (
+                    bsuid_queries.Link(row["app_id"], row["recipient_id"], row["recipient_user_id"])
+                    for row in rows
+                    if row["recipient_id"] and row["recipient_user_id"]
+                ),
+                at=now,
+            )
             await inbox.remove(conn, [row["id"] for row in rows])
             if now - self._last_sweep > SWEEP_EVERY:
                 self._last_sweep = now

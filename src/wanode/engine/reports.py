@@ -48,6 +48,7 @@ async def record(
     failure: Failure | None = None,
     wamid: str | None = None,
     identity_key_hash: str | None = None,
+    bsuid: str | None = None,
 ) -> bool:
     """Append `status` to the message's history; if it moved the message forward, queue its DR.
 
@@ -69,7 +70,7 @@ async def record(
     )
     if not advanced:
         return False
-    report = _report(Recording(message, status, at, failure, wamid, identity_key_hash))
+    report = _report(Recording(message, status, at, failure, wamid, identity_key_hash, bsuid))
     if report is not None:
         url, body = report
         await deliveries.enqueue(
@@ -95,6 +96,8 @@ class Recording:
     failure: Failure | None = None
     wamid: str | None = None
     identity_key_hash: str | None = None
+    # The recipient's business-scoped user id as a status webhook gave it.
+    bsuid: str | None = None
 
 
 async def record_many(
@@ -151,6 +154,7 @@ def _report(r: Recording) -> tuple[str, dict[str, Any]] | None:
         waid=message["wa_id"],
         destination=message["destination"],
         destination_type=message["destination_type"],
+        bsuid=message["destination"] if message["destination_type"] == "bsuid" else r.bsuid,
         dr=dr,
         additional_info=info,
         identity_key_hash=r.identity_key_hash,

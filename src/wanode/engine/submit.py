@@ -18,6 +18,7 @@ from wanode.messages import OutboundMessage, TemplateMessage, render_payload
 from wanode.messages.links import LIFETIME_SECONDS, LinkOptions, ShortLink, short_url, shorten
 from wanode.store import Database
 from wanode.store import apps as app_queries
+from wanode.store import bsuids as bsuid_queries
 from wanode.store import contacts as contact_queries
 from wanode.store import messages as outbox
 from wanode.store import short_links as short_link_queries
@@ -25,7 +26,9 @@ from wanode.store import short_links as short_link_queries
 
 @dataclass(frozen=True)
 class Destination:
-    """A number (`wa_id` already normalised) or a customer id, resolved when queued."""
+    """A number (`wa_id` already normalised), a customer id or a business-scoped user id
+    (`bsuid`, already checked); the last two are resolved to the contact's number when queued,
+    so the policies look at the contact whichever id addressed it."""
 
     given: str  # as the caller wrote it, kept for the message's record
     wa_id: str | None = None
@@ -36,7 +39,8 @@ class Destination:
 
 @dataclass(frozen=True)
 class Unresolved:
-    """A customer id with no WhatsApp contact: that destination is refused, the others go."""
+    """A customer id with no WhatsApp contact, or a BSUID no webhook of the app has named:
+    that destination is refused, the others go."""
 
     destination: Destination
     reason: str
@@ -114,30 +118,35 @@ def _needs_lookups(submission: Submission, app: dict[str, Any] | None) -> bool:
     return (
         app is None
         or app["id"] != submission.app_id
-        or any(d.destination_type == "customerid" for d in submission.destinations)
+        or any(d.destination_type != "waid" for d in submission.destinations)
     )
 
 
 async def _lookups(
     conn: AsyncConnection, submission: Submission, app: dict[str, Any] | None
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The submission's app (read unless given) and its customer ids' WhatsApp ids."""
+) -> tuple[dict[str, Any], dict[tuple[str, str], str]]:
+    """The submission's app (read unless given), and the WhatsApp id of each of its customer
+    ids and BSUIDs, keyed by (destination type, id)."""
     if app is None or app["id"] != submission.app_id:
         app = await app_queries.get_app(conn, submission.app_id)
     if app is None:
         raise UnknownApp(submission.app_id)
     customer_ids = [d.given for d in submission.destinations if d.destination_type == "customerid"]
-    resolved = (
+    bsuids = [d.given for d in submission.destinations if d.destination_type == "bsuid"]
+    resolved: dict[tuple[str, str], str] = {}
+    if customer_ids:
         # An app sends to its own customer profiles and to those of no app, never another's.
-        await contact_queries.resolve_customer_ids(conn, customer_ids, app_id=app["id"])
-        if customer_ids
-        else {}
-    )
+        found = await contact_queries.resolve_customer_ids(conn, customer_ids, app_id=app["id"])
+        resolved.update({("customerid", key): wa_id for key, wa_id in found.items()})
+    if bsuids:
+        # A BSUID is scoped to the business: only the app's own webhooks vouch for it.
+        found = await bsuid_queries.numbers_of(conn, bsuids, app_id=app["id"])
+        resolved.update({("bsuid", key): wa_id for key, wa_id in found.items()})
     return app, resolved
 
 
 def _rows(
-    submission: Submission, app: dict[str, Any], resolved: dict[str, str]
+    submission: Submission, app: dict[str, Any], resolved: dict[tuple[str, str], str]
 ) -> tuple[list[dict[str, Any] | Unresolved], list[dict[str, Any]], list[dict[str, Any]]]:
     """One outcome per destination, the outbox rows among them, and their short links (but
     for their times, see `_timed`)."""
@@ -148,11 +157,10 @@ def _rows(
     rows: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []
     for dest in submission.destinations:
-        wa_id = dest.wa_id if dest.destination_type == "waid" else resolved.get(dest.given)
+        kind = dest.destination_type
+        wa_id = dest.wa_id if kind == "waid" else resolved.get((kind, dest.given))
         if wa_id is None:
-            outcomes.append(
-                Unresolved(dest, f"customer id {dest.given!r} has no WhatsApp contact profile")
-            )
+            outcomes.append(Unresolved(dest, _unresolved(dest, app["id"])))
             continue
         transid = str(uuid.uuid4())
         sent = message
@@ -169,7 +177,11 @@ def _rows(
             "kind": message.kind,
             "template_id": template.id if template is not None else None,
             "template_category": template.category.value if template is not None else None,
-            "payload": render_payload(sent, wa_id),
+            "payload": (
+                render_payload(sent, dest.given, by_bsuid=True)
+                if kind == "bsuid"
+                else render_payload(sent, wa_id)
+            ),
             "correlationid": dest.correlationid or submission.correlationid,
             "callback_data": submission.callback_data,
             "notify_url": submission.notify_url or app["notify_url"],
@@ -180,6 +192,15 @@ def _rows(
         rows.append(row)
         outcomes.append(row)
     return outcomes, rows, links
+
+
+def _unresolved(dest: Destination, app_id: str) -> str:
+    if dest.destination_type == "bsuid":
+        return (
+            f"business-scoped user id {dest.given!r} is not known to app {app_id}: "
+            "no webhook of the app has named it"
+        )
+    return f"customer id {dest.given!r} has no WhatsApp contact profile"
 
 
 # What the API accepted: outbox rows, when, and their short links.

@@ -9,7 +9,7 @@ from typing import Any
 
 from wanode.events._node import Node
 from wanode.events.errors import WebhookError, parse_errors
-from wanode.events.inbound import InboundMessage, parse_messages
+from wanode.events.inbound import InboundMessage, parse_messages, user_id
 from wanode.events.statuses import StatusUpdate, parse_status
 from wanode.events.templates import FIELD as TEMPLATE_STATUS_FIELD
 from wanode.events.templates import TemplateStatusUpdate, parse_template_status
@@ -59,7 +59,11 @@ def _parse_change(entry: Node, change: Node) -> list[Event]:
     phone_number_id = value.obj("metadata").string("phone_number_id")
     events: list[Event] = []
     events.extend(parse_messages(value, phone_number_id))
-    events.extend(parse_status(status, phone_number_id) for status in value.objects("statuses"))
+    statuses = value.objects("statuses")
+    if statuses:
+        # Since 2026 status values carry `contacts` too: the recipient's wa_id and BSUID.
+        bsuids = {c.opt_string("wa_id"): user_id(c) for c in value.objects("contacts")}
+        events.extend(parse_status(status, phone_number_id, bsuids) for status in statuses)
     errors = parse_errors(value)
     if errors:
         events.append(ValueErrors(phone_number_id=phone_number_id, errors=errors))

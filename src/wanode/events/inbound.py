@@ -70,8 +70,9 @@ _MEDIA_KINDS = frozenset(
 class InboundMessage:
     """One `messages[]` entry. Exactly the fields of its `kind` are set; the rest are None.
 
-    `profile_name` and `identity_key_hash` come from the value's `contacts` array (absent for
-    `system` messages). `text` is the body of a text message only; captions stay on `media`.
+    `profile_name`, `identity_key_hash` and `bsuid` (the sender's business-scoped user id,
+    Meta's `user_id`) come from the value's `contacts` array (absent for `system` messages).
+    `text` is the body of a text message only; captions stay on `media`.
     `button_payload`/`button_text` are a template quick-reply tap (`button`).
     """
 
@@ -82,6 +83,7 @@ class InboundMessage:
     kind: MessageKind
     profile_name: str | None = None
     identity_key_hash: str | None = None
+    bsuid: str | None = None
     context_wamid: str | None = None
     text: str | None = None
     button_payload: str | None = None
@@ -102,6 +104,7 @@ class InboundMessage:
 class _Sender:
     name: str | None
     identity_key_hash: str | None
+    bsuid: str | None
 
 
 def parse_messages(value: Node, phone_number_id: str) -> list[InboundMessage]:
@@ -112,6 +115,7 @@ def parse_messages(value: Node, phone_number_id: str) -> list[InboundMessage]:
         senders[contact.opt_string("wa_id")] = _Sender(
             name=profile.opt_string("name") if profile else None,
             identity_key_hash=contact.opt_string("identity_key_hash"),
+            bsuid=user_id(contact),
         )
     # A user's wa_id and phone number may differ (§4.3): when the value names a single contact,
     # it is the sender of every message beside it, whatever `from` says.
@@ -122,10 +126,20 @@ def parse_messages(value: Node, phone_number_id: str) -> list[InboundMessage]:
         sender = senders.get(message.from_wa_id, only)
         if sender is not None:
             message = replace(
-                message, profile_name=sender.name, identity_key_hash=sender.identity_key_hash
+                message,
+                profile_name=sender.name,
+                identity_key_hash=sender.identity_key_hash,
+                bsuid=sender.bsuid,
             )
         messages.append(message)
     return messages
+
+
+def user_id(contact: Node) -> str | None:
+    """A contact's `user_id` (its BSUID), read tolerantly: the field is new and still rolling
+    out, so a value of another type reads as absent rather than refusing the webhook."""
+    value = contact.data.get("user_id")
+    return value if isinstance(value, str) and value else None
 
 
 def _parse_message(node: Node, phone_number_id: str) -> InboundMessage:

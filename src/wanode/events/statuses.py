@@ -23,6 +23,9 @@ class StatusUpdate:
 
     `status` is one of the constants above, or whatever new string Meta sends, kept as-is so
     that the status processor decides what an unknown status means, not the parser.
+
+    `bsuid` is the recipient's business-scoped user id: the status's `recipient_user_id`, or
+    the `user_id` of the value's `contacts` entry for the recipient (pywa reads it there).
     """
 
     phone_number_id: str
@@ -34,17 +37,29 @@ class StatusUpdate:
     biz_opaque_callback_data: str | None
     errors: tuple[WebhookError, ...]
     raw: Mapping[str, Any] = field(compare=False, repr=False)
+    bsuid: str | None = None
 
 
-def parse_status(node: Node, phone_number_id: str) -> StatusUpdate:
+def parse_status(
+    node: Node, phone_number_id: str, bsuids: Mapping[str | None, str | None] | None = None
+) -> StatusUpdate:
+    """`bsuids` maps the value's `contacts` (wa_id to user_id); a single contact is the
+    recipient of every status beside it."""
+    recipient_id = node.string("recipient_id")
+    own = node.data.get("recipient_user_id")
+    bsuid = own if isinstance(own, str) and own else None
+    if bsuid is None and bsuids:
+        only = next(iter(bsuids.values())) if len(bsuids) == 1 else None
+        bsuid = bsuids.get(recipient_id, only)
     return StatusUpdate(
         phone_number_id=phone_number_id,
         wamid=node.string("id"),
         status=node.string("status"),
         timestamp=node.unix_time("timestamp"),
-        recipient_id=node.string("recipient_id"),
+        recipient_id=recipient_id,
         identity_key_hash=node.opt_string("recipient_identity_key_hash"),
         biz_opaque_callback_data=node.opt_string("biz_opaque_callback_data"),
         errors=parse_errors(node),
         raw=node.frozen(),
+        bsuid=bsuid,
     )

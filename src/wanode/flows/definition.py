@@ -385,8 +385,8 @@ def _events(node_id: str, value: Any, field: str, check: _Checker) -> frozenset[
 def _send(node_id: str, settings: dict[str, Any], check: _Checker) -> Parsed:
     _unknown(node_id, settings, set(_SEND_SETTINGS), check)
     kind = settings.setdefault("destination_type", "waid")
-    if kind not in ("waid", "customerid"):
-        check.problem("destination_type is waid or customerid", node_id, "destination_type")
+    if kind not in ("waid", "bsuid", "customerid"):
+        check.problem("destination_type is waid, bsuid or customerid", node_id, "destination_type")
     destination = settings.get("destination")
     if not isinstance(destination, str) or not destination.strip():
         check.problem("destination is mandatory", node_id, "destination", missing=True)

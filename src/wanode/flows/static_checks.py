@@ -29,7 +29,7 @@ from wanode.messages import (
     bind_webex,
     parse_wa,
 )
-from wanode.policy import normalise_number
+from wanode.policy import check_bsuid, normalise_number
 
 # Checks of one message, at most: each finds one problem or tries one stand-in.
 MAX_PASSES: Final = 200
@@ -70,16 +70,20 @@ def send_problems(
     problems: list[Problem] = []
     for node_id, node in _send_nodes(doc):
         destination = node.get("destination")
+        kind = node.get("destination_type", "waid")
         if (
-            node.get("destination_type", "waid") == "waid"
+            kind in ("waid", "bsuid")
             and isinstance(destination, str)
             and destination.strip()
             and not REFERENCE.search(destination)
         ):
             try:
-                normalise_number(
-                    destination.strip(), require_e164=require_e164, field="destination"
-                )
+                if kind == "bsuid":
+                    check_bsuid(destination, field="destination")
+                else:
+                    normalise_number(
+                        destination.strip(), require_e164=require_e164, field="destination"
+                    )
             except InvalidMessage as exc:
                 problems.append(_problem(exc, node_id, ""))
         wa = node.get("wa")

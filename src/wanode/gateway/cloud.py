@@ -94,7 +94,8 @@ class CloudGateway:
         try:
             return Accepted(
                 wamid=str(body["messages"][0]["id"]),
-                wa_id=str(body["contacts"][0]["wa_id"]),
+                # A send to a BSUID may name no number: the user hides it behind a username.
+                wa_id=str(body["contacts"][0].get("wa_id") or body["contacts"][0]["user_id"]),
             )
         except (KeyError, IndexError, TypeError) as exc:
             raise GatewayError("gateway answered 200 without a message id", ambiguous=True) from exc

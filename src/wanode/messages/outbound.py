@@ -124,10 +124,13 @@ def render_payload(
     context_message_id: str | None = None,
     identity_key_hash: str | None = None,
     biz_opaque_callback_data: str | None = None,
+    by_bsuid: bool = False,
 ) -> dict[str, Any]:
     """The full Cloud API request body for sending `message` to `to`.
 
     Envelope options given here override the message's own (the dispatcher sets callback data).
+    With `by_bsuid`, `to` is a business-scoped user id and goes in `recipient` instead, as
+    Meta takes a BSUID (and as pywa sends one): `to` is then absent.
     """
     text("to", to)
     given = {
@@ -141,7 +144,7 @@ def render_payload(
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": to,
+        ("recipient" if by_bsuid else "to"): to,
         **message.content(),
         **envelope.render(),
     }

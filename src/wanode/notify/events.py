@@ -16,7 +16,10 @@ not nested objects, as the reference insists. The event names:
 Conventions, for the fields the reference leaves open:
 
 - Common fields are always present; one we cannot fill (`username` of a `system` message,
-  `identityKeyHash` when WhatsApp sent none) is an empty string, as in the DR body.
+  `identityKeyHash` when WhatsApp sent none, `bsuid` when the webhook had no `user_id`) is an
+  empty string, as in the DR body.
+- `bsuid` is the user's business-scoped user id (Meta's `contacts[].user_id`): a destination
+  of its own for replies (`destination: [{"bsuid": [...]}]`).
 - `tid` is the wamid. Webex adds a `_0` suffix to its own transaction ids; ours has no
   destinations to number, and the wamid is what `/v1/inbound/{wamid}/read` takes.
 - `ts` is when the user sent the message (WhatsApp's timestamp), not when it reached us, so
@@ -106,6 +109,7 @@ def _common(event: InboundMessage, app_id: str) -> dict[str, Any]:
         "channel": "WhatsApp",
         "appId": app_id,
         "waid": event.from_wa_id,
+        "bsuid": event.bsuid or "",
         "ts": event.timestamp.isoformat(timespec="milliseconds"),
         "tid": event.wamid,
         "identityKeyHash": event.identity_key_hash or "",

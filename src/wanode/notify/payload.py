@@ -14,6 +14,7 @@ def delivery_report(
     waid: str,
     destination: str,
     destination_type: str = "waid",
+    bsuid: str | None = None,
     dr: DrCode,
     additional_info: str = "",
     identity_key_hash: str | None,
@@ -27,10 +28,12 @@ def delivery_report(
 
     Receivers parse this with code written against Webex Connect, so the mixed key casing
     (`timeStamp`, `Description`) is kept and absent values are empty strings, never null or
-    missing. `bsuid` and `waidNormalized` are left out: we have no business-scoped user id
-    (Meta's BSUID rollout has not reached the Cloud API we speak) and no normalisation flag,
-    and an invented placeholder would tell the receiver something false; their absence is
-    what a receiver sees from senders without the feature.
+    missing. `bsuid`, the recipient's business-scoped user id, follows `waid` when it is
+    known (the destination was one, or WhatsApp's status webhook named it) and is left out
+    otherwise; `destinationType` is then `bsuid` or `waid` as the request addressed it.
+    `waidNormalized` is left out: we have no normalisation flag, and an invented placeholder
+    would tell the receiver something false; its absence is what a receiver sees from senders
+    without the feature.
 
     `occurred_at` must be timezone-aware; its offset is kept, as in the sample.
 
@@ -40,11 +43,16 @@ def delivery_report(
     """
     if occurred_at.tzinfo is None:
         raise ValueError("occurred_at must be timezone-aware")
+    info: dict[str, Any] = {
+        "timeStamp": occurred_at.isoformat(timespec="milliseconds"),
+        "waid": waid,
+    }
+    if bsuid:
+        info["bsuid"] = bsuid
     report: dict[str, Any] = {
         "deliveryInfoNotification": {
             "deliveryInfo": {
-                "timeStamp": occurred_at.isoformat(timespec="milliseconds"),
-                "waid": waid,
+                **info,
                 "destination": destination,
                 "destinationType": destination_type,
                 "deliveryChannel": "whatsapp",

@@ -1,10 +1,12 @@
-"""Pure send policies: expiry, the 24-hour window, opt-in, the identity hash, numbers.
+"""Pure send policies: expiry, the 24-hour window, opt-in, the identity hash, numbers,
+business-scoped user ids.
 
 Each check is a function of values and the clock (`now`, Unix seconds, passed in) returning a
 `Verdict`; nothing here sends, sleeps or reads the time. Malformed input (an expiry or a
 number) raises `wanode.messages.InvalidMessage`, the domain's one error for a bad request value.
 """
 
+from wanode.policy.bsuid import check_bsuid, is_bsuid
 from wanode.policy.expiry import MAX_EXPIRY_SECONDS, expired, parse_expiry
 from wanode.policy.identity import identity, identity_changed
 from wanode.policy.numbers import normalise_number
@@ -32,10 +34,12 @@ __all__ = [
     "Outgoing",
     "Policy",
     "Verdict",
+    "check_bsuid",
     "check_send",
     "expired",
     "identity",
     "identity_changed",
+    "is_bsuid",
     "normalise_number",
     "opt_in",
     "parse_expiry",

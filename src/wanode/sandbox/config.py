@@ -59,7 +59,7 @@ class SandboxConfig:
     refused with 131009.
 
     `template_review_delay` is how many seconds a new template stays PENDING before the review
-    approves or rejects it (rules in `wanode.sandbox.templates`). `sample_templates` gives
+    approves or rejects it (rules in `wanode.sandbox.state.templates`). `sample_templates` gives
     every new WABA Meta's `hello_world` sample template, approved.
 
     `enforce_window` applies Meta's 24-hour customer-service window (cloud-api.md §5): a
@@ -68,12 +68,19 @@ class SandboxConfig:
     message through, e.g. for load tests that message handsets that never wrote.
 
     `throughput_mps` caps each business number's messages per second (sent plus received,
-    cloud-api.md §9); a send over it is refused with 130429 "Rate limit hit". Meta's default
-    is 80 (1,000 for upgraded numbers, 20 for coexistence numbers); `None`, the default here,
-    is unlimited so tests and benchmarks are not paced. `pair_limit` applies Meta's pair rate
-    limit: one message every 6 s from a number to the same user, with bursts of up to 45;
-    a send over it is refused with 131056. Both are enforced on the sandbox's `clock`; see
-    `wanode.sandbox.rates`.
+    cloud-api.md §9); a send over it is refused with 130429 "Rate limit hit". The default is
+    Meta's, 80 (1,000 for upgraded numbers, 20 for coexistence numbers: set those to rehearse
+    them); `None` lifts it (the benchmark and the test harness do). `pair_limit`, on by
+    default, applies Meta's pair rate limit: one message every 6 s from a number to the same
+    user, with bursts of up to 45; a send over it is refused with 131056. Both are enforced on
+    the sandbox's `clock`; see `wanode.sandbox.rules.rates`.
+
+    What users do has Meta's consequences (see `wanode.sandbox.rules.policies`):
+    `marketing_limit` marketing templates within `marketing_window` seconds to a user who has
+    not written since make the next one fail with 131049 (`None`: no limit); `spam_limit`
+    blocks or spam reports of a number within `spam_window` seconds restrict it, its messages
+    failing with 131048 (`None`: never); `template_pause_signals` of them after one template
+    pause it (3 h, then 6 h, then DISABLED; `None`: never).
 
     `webhook_batch` lets one webhook POST carry up to that many updates (one `entry` each)
     when they are waiting for the same number, as Meta may batch up to 1,000; the default, 1,
@@ -84,12 +91,17 @@ class SandboxConfig:
 
     `identity_check` turns Meta's identity-change check on for every number from the start:
     webhooks then carry the users' identity key hashes. Off, as at Meta, they carry none until
-    `POST /{phone-number-id}/settings` turns it on (see `wanode.sandbox.number_state`).
+    `POST /{phone-number-id}/settings` turns it on (see `wanode.sandbox.state.number_state`).
 
     `fetch_media` fetches each media link of an accepted message, as Meta does, and fails the
     message with 131053 when the file cannot be had or is not what the message says; links
     must point at this machine (loopback), and one fetch may take `media_fetch_timeout`
-    seconds (see `wanode.sandbox.media_links`). Off, links are taken on trust.
+    seconds (see `wanode.sandbox.rules.media_links`). Off, links are taken on trust.
+
+    `state_file` is a SQLite file the sandbox keeps its state in, so a restart loses nothing
+    (numbers, templates, handsets, windows, inboxes, media, pending statuses); `state_flush`
+    is how often, in seconds, changes are written to it (see `wanode.sandbox.state.journal`).
+    None keeps the state in memory only.
     """
 
     default_handset: HandsetConfig = field(default_factory=HandsetConfig)
@@ -100,8 +112,13 @@ class SandboxConfig:
     template_review_delay: float = 1.0
     sample_templates: bool = True
     enforce_window: bool = True
-    throughput_mps: float | None = None
-    pair_limit: bool = False
+    throughput_mps: float | None = 80.0
+    pair_limit: bool = True
+    marketing_limit: int | None = 2
+    marketing_window: float = 24 * 60 * 60.0
+    spam_limit: int | None = 5
+    spam_window: float = 7 * 24 * 60 * 60.0
+    template_pause_signals: int | None = 3
     webhook_batch: int = 1
     fault_rate: float = 0.0
     fault_kinds: str = ""
@@ -110,8 +127,14 @@ class SandboxConfig:
     identity_check: bool = False
     fetch_media: bool = True
     media_fetch_timeout: float = 10.0
+    state_file: str | None = None
+    state_flush: float = 0.5
 
     def __post_init__(self) -> None:
         mps = self.throughput_mps
         if mps is not None and (isinstance(mps, bool) or not math.isfinite(mps) or mps <= 0):
             raise ValueError("throughput_mps must be a positive number of messages per second")
+        for name in ("marketing_limit", "spam_limit", "template_pause_signals"):
+            count = getattr(self, name)
+            if count is not None and (isinstance(count, bool) or count < 1):
+                raise ValueError(f"{name} must be a whole number of at least 1, or None")

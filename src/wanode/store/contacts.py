@@ -421,17 +421,38 @@ async def resolve_customer_ids(
 
 
 async def list_profiles(
-    conn: AsyncConnection, *, limit: int, after: str | None = None, app_id: str | None = None
+    conn: AsyncConnection,
+    *,
+    limit: int,
+    after: str | None = None,
+    app_id: str | None = None,
+    search: str | None = None,
 ) -> list[dict[str, Any]]:
     """Profiles in customer id order, those after `after` (keyset paging); with `app_id`,
-    that app's only."""
+    that app's only; with `search`, those whose customer id, name or number holds it (any
+    case; a number searched with or without its `+`, spaces and dashes)."""
     query = sa.select(contacts).where(contacts.c.customer_id.is_not(None))
     if app_id is not None:
         query = query.where(contacts.c.app_id == app_id)
+    if search and search.strip():
+        query = query.where(_matching(search.strip()))
     if after is not None:
         query = query.where(contacts.c.customer_id > after)
     query = query.order_by(contacts.c.customer_id).limit(limit)
     return [dict(row) for row in (await conn.execute(query)).mappings().all()]
+
+
+def _matching(search: str) -> sa.ColumnElement[bool]:
+    def holds(column: sa.ColumnElement[Any], text: str) -> sa.ColumnElement[bool]:
+        # The term's own % and _ are literal: escaped for LIKE.
+        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return sa.func.lower(column).like(f"%{escaped}%", escape="\\")
+
+    found = holds(contacts.c.customer_id, search) | holds(contacts.c.profile_name, search)
+    digits = "".join(ch for ch in search if ch not in "+ -()")
+    if digits.isdigit():
+        found = found | holds(contacts.c.wa_id, digits)
+    return found
 
 
 async def delete_by_customer_id(conn: AsyncConnection, customer_id: str, *, now: float) -> bool:

@@ -90,6 +90,16 @@ async def get_version(conn: AsyncConnection, flow_id: str, version: int) -> dict
     return definition if isinstance(definition, dict) else None
 
 
+async def list_versions(conn: AsyncConnection, flow_id: str) -> list[dict[str, Any]]:
+    """Every version of the flow, newest first: version and created_at (no definitions)."""
+    query = (
+        sa.select(flow_versions.c.version, flow_versions.c.created_at)
+        .where(flow_versions.c.flow_id == flow_id)
+        .order_by(flow_versions.c.version.desc())
+    )
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
 async def triggered_by_whatsapp(conn: AsyncConnection, app_id: str) -> list[dict[str, Any]]:
     """Enabled flows with a WhatsApp trigger for `app_id` (or for every app)."""
     query = sa.select(flows).where(
@@ -198,12 +208,20 @@ async def get_run(
 
 
 async def list_runs(
-    conn: AsyncConnection, flow_id: str, *, status: str | None = None, limit: int = 100
+    conn: AsyncConnection,
+    flow_id: str,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
+    """The flow's runs, newest first; `offset` skips that many (the console's pages)."""
     query = sa.select(flow_runs).where(flow_runs.c.flow_id == flow_id)
     if status is not None:
         query = query.where(flow_runs.c.status == status)
     query = query.order_by(flow_runs.c.created_at.desc(), flow_runs.c.id).limit(limit)
+    if offset:
+        query = query.offset(offset)
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 

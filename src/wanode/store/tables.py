@@ -107,6 +107,12 @@ messages = sa.Table(
     # The notify-URL auth profile its DRs are posted with (`notifyurlAuthId`).
     sa.Column("notify_auth_id", sa.String(64)),
     sa.Index("ix_messages_dispatch", "status", "next_attempt_at"),
+    # The console's message log: keyset pages by time (all apps, or one), and its two common
+    # lookups (migration 0012).
+    sa.Index("ix_messages_created", "created_at", "transid"),
+    sa.Index("ix_messages_app_created", "app_id", "created_at", "transid"),
+    sa.Index("ix_messages_wa_id", "wa_id"),
+    sa.Index("ix_messages_correlationid", "correlationid"),
 )
 
 # The messaging tier's rolling window: each customer an app reached with a template outside the
@@ -137,6 +143,8 @@ status_events = sa.Table(
     sa.Column("error_details", sa.Text),
     sa.UniqueConstraint("transid", "status"),
     sa.Index("ix_status_events_transid", "transid"),
+    # The console overview's per-minute chart (migration 0012).
+    sa.Index("ix_status_events_occurred_at", "occurred_at"),
 )
 
 # Status webhooks are stored here first: they may arrive before the send that produced the
@@ -155,6 +163,8 @@ webhook_statuses = sa.Table(
     sa.Column("error_title", sa.Text),
     sa.Column("error_details", sa.Text),
     sa.Column("received_at", sa.Double, nullable=False),
+    # The recipient's business-scoped user id, from the webhook's `contacts` (wanode.policy.bsuid).
+    sa.Column("recipient_user_id", sa.String(140)),
     sa.UniqueConstraint("wamid", "status"),
 )
 
@@ -192,6 +202,21 @@ contacts = sa.Table(
     sa.Column("app_id", sa.String(40), sa.ForeignKey("apps.id", ondelete="SET NULL")),
     sa.Index("ix_contacts_customer_id", "customer_id", unique=True),
     sa.Index("ix_contacts_app_id", "app_id"),
+)
+
+# A contact's business-scoped user id (BSUID) as one app's webhooks give it: WhatsApp scopes a
+# BSUID to a business, so the same number has one per app, and one BSUID names one number.
+contact_bsuids = sa.Table(
+    "contact_bsuids",
+    metadata,
+    sa.Column(
+        "app_id", sa.String(40), sa.ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("wa_id", sa.String(32), primary_key=True),
+    sa.Column("bsuid", sa.String(140), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Index("ix_contact_bsuids_app_id_bsuid", "app_id", "bsuid", unique=True),
 )
 
 # Where inbound events are forwarded (reference/webex-connect.md §4), signed with `secret`.

@@ -1,0 +1,110 @@
+"""Named queries: which business-scoped user id (BSUID) names which WhatsApp number, per app.
+
+WhatsApp tells us the pair in webhooks (`contacts[].wa_id` and `user_id`, on inbound messages
+and on statuses). A BSUID is scoped to a business and changes when its user changes number, so
+a link is kept per app, one BSUID per number and one number per BSUID: a newer pair replaces
+whichever older ones it contradicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wanode.store._sql import insert_ignore_many
+from wanode.store.tables import contact_bsuids
+
+
+@dataclass(frozen=True, order=True)
+class Link:
+    app_id: str
+    wa_id: str
+    bsuid: str
+
+
+async def link(conn: AsyncConnection, links: Iterable[Link], *, at: float) -> int:
+    """Record the pairs WhatsApp reported; returns how many were new or changed.
+
+    One read for the whole batch, and writes only for what changed: a campaign's statuses
+    repeat the same pairs, and they then lock no rows that other processors would wait for.
+    Rows are written in (app, wa_id) order so processes never wait on each other in a cycle.
+    """
+    # Within the batch too, a later pair wins over an earlier one it contradicts.
+    by_bsuid = {(x.app_id, x.bsuid): x for x in links}
+    wanted = {(x.app_id, x.wa_id): x for x in by_bsuid.values()}
+    if not wanted:
+        return 0
+    known = await _known(conn, list(wanted.values()))
+    changed = sorted(x for key, x in wanted.items() if key not in known or known[key] != x.bsuid)
+    if not changed:
+        return 0
+    # A number's old BSUID, and a BSUID once given to another number, make way for the new pair.
+    by_app: dict[str, list[Link]] = {}
+    for x in changed:
+        by_app.setdefault(x.app_id, []).append(x)
+    for app_id, pairs in by_app.items():
+        await conn.execute(
+            contact_bsuids.delete().where(
+                contact_bsuids.c.app_id == app_id,
+                sa.or_(
+                    contact_bsuids.c.wa_id.in_([x.wa_id for x in pairs]),
+                    contact_bsuids.c.bsuid.in_([x.bsuid for x in pairs]),
+                ),
+            )
+        )
+    await insert_ignore_many(
+        conn,
+        contact_bsuids,
+        [
+            {
+                "app_id": x.app_id,
+                "wa_id": x.wa_id,
+                "bsuid": x.bsuid,
+                "created_at": at,
+                "updated_at": at,
+            }
+            for x in changed
+        ],
+        index=["app_id", "wa_id"],
+    )
+    return len(changed)
+
+
+async def _known(conn: AsyncConnection, links: Sequence[Link]) -> dict[tuple[str, str], str]:
+    by_app: dict[str, list[str]] = {}
+    for x in links:
+        by_app.setdefault(x.app_id, []).append(x.wa_id)
+    found: dict[tuple[str, str], str] = {}
+    for app_id, wa_ids in by_app.items():
+        rows = await conn.execute(
+            sa.select(contact_bsuids.c.wa_id, contact_bsuids.c.bsuid).where(
+                contact_bsuids.c.app_id == app_id, contact_bsuids.c.wa_id.in_(wa_ids)
+            )
+        )
+        found.update({(app_id, wa_id): bsuid for wa_id, bsuid in rows})
+    return found
+
+
+async def numbers_of(
+    conn: AsyncConnection, bsuids: Sequence[str], *, app_id: str
+) -> dict[str, str]:
+    """The WhatsApp number each of `bsuids` names for `app_id` (unknown ones are left out)."""
+    if not bsuids:
+        return {}
+    rows = await conn.execute(
+        sa.select(contact_bsuids.c.bsuid, contact_bsuids.c.wa_id).where(
+            contact_bsuids.c.app_id == app_id, contact_bsuids.c.bsuid.in_(sorted(set(bsuids)))
+        )
+    )
+    return {bsuid: wa_id for bsuid, wa_id in rows}
+
+
+async def of_number(conn: AsyncConnection, wa_id: str, *, app_id: str) -> str | None:
+    """The BSUID `app_id`'s webhooks last gave for `wa_id`, if any."""
+    query = sa.select(contact_bsuids.c.bsuid).where(
+        contact_bsuids.c.app_id == app_id, contact_bsuids.c.wa_id == wa_id
+    )
+    return (await conn.execute(query)).scalar_one_or_none()
