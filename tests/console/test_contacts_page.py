@@ -1,8 +1,10 @@
 """The Contacts page in Chromium: a search shows each profile's opt-in, window and identity
-hash as the API does; a CSV import shows its progress and reports its one bad row."""
+hash as the API does, and its BSUID once a webhook names it; a CSV import shows its progress
+and reports its one bad row."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -81,6 +83,26 @@ def test_an_app_key_sees_its_own_apps_profiles_only(
     expect(page.locator("tr[data-customer='c3-admins']")).to_have_count(0)
     # Its imports are its app's: the select offers no other.
     expect(page.get_by_label("Profiles of").locator("option")).to_have_count(1)
+
+
+def test_a_contact_shows_the_bsuid_its_apps_webhooks_named(
+    new_page: Callable[..., Page], console: Console
+) -> None:
+    number = "4915112347341"
+    api = console.api(console.app_key)
+    put = api.put("/v1/contacts/c3-bsuid", json={"waid": f"+{number}"})
+    assert put.status_code in (200, 201), put.text
+    page = new_page()
+    sign_in(page, console, key=console.app_key)
+    page.goto(f"{console.url}/console/contacts?q=c3-bsuid")
+    cell = page.locator("tr[data-customer='c3-bsuid'] td.bsuid")
+    expect(cell).to_have_text("unknown")  # no webhook has named it yet
+    # The handset writes: the sandbox's webhook names its BSUID for the app.
+    console.handset_says(number, "hi")
+    bsuid = api.get("/v1/contacts/c3-bsuid").json()["bsuid"]
+    assert isinstance(bsuid, str) and re.fullmatch(r"[A-Z]{2}\.[A-Za-z0-9]+", bsuid), bsuid
+    page.reload()
+    expect(cell).to_have_text(bsuid)
 
 
 def test_a_csv_import_reports_its_bad_row_and_imports_the_others(

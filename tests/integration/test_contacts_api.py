@@ -61,6 +61,7 @@ async def test_create_get_update(db: Database) -> None:
             "customerid": "c-1",
             "appid": None,
             "waid": ADA,
+            "bsuid": None,  # no webhook has named one (tests/integration/test_bsuid_*)
             "name": "Ada",
             "optIn": {
                 "status": "opted_in",

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.api._request import json_object, load_app
 from wanode.api._time import iso
@@ -18,6 +19,7 @@ from wanode.contacts import BadFile, ContactsCsv, check_customer_id, parse_profi
 from wanode.engine.contacts_import import import_contacts
 from wanode.messages import InvalidMessage
 from wanode.policy import WINDOW_SECONDS, window_open
+from wanode.store import bsuids as bsuid_queries
 from wanode.store import contacts as contact_queries
 
 router = APIRouter(dependencies=[Depends(require_key)])
@@ -129,6 +131,7 @@ async def put_contact(
                 app_id=owner,
             )
             row = await contact_queries.get_by_customer_id(conn, profile.customer_id)
+            bsuids = await bsuids_of(conn, [row] if row else [], owner)
     except contact_queries.ProfileOfAnotherApp as exc:
         raise ApiError(
             SYNC.INVALID_VALUE,
@@ -153,19 +156,27 @@ async def put_contact(
         ) from exc
     assert row is not None  # written in the same transaction
     response.status_code = 201 if outcome is contact_queries.Outcome.CREATED else 200
-    return public(row, now)
+    return public(row, now, bsuid=bsuids.get(row["customer_id"]))
 
 
 @router.get(_ONE)
 async def get_contact(
-    customerid: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
+    customerid: str,
+    ctx: Context = Depends(context),
+    caller: Caller = Depends(require_key),
+    appid: str | None = Query(
+        default=None,
+        description="for a profile of no app: the app whose `bsuid` to show (BSUIDs are per app)",
+    ),
 ) -> dict[str, Any]:
     customer_id = _customer_id(customerid)
+    owner = scope(caller, appid)
     async with ctx.db.begin() as conn:
         row = await contact_queries.get_by_customer_id(conn, customer_id)
-    if row is None or not caller.may_act_on(row["app_id"]):
-        raise _unknown(customer_id)
-    return public(row, ctx.engine.clock())
+        if row is None or not caller.may_act_on(row["app_id"]):
+            raise _unknown(customer_id)
+        bsuids = await bsuids_of(conn, [row], owner)
+    return public(row, ctx.engine.clock(), bsuid=bsuids.get(customer_id))
 
 
 @router.delete(_ONE, status_code=204)
@@ -201,14 +212,16 @@ async def list_contacts(
 ) -> dict[str, Any]:
     """Profiles in customer id order, `limit` at a time; `next` is null on the last page."""
     async with ctx.db.begin() as conn:
+        owner = scope(caller, appid)
         rows = await contact_queries.list_profiles(
-            conn, limit=limit + 1, after=after, app_id=scope(caller, appid), search=q
+            conn, limit=limit + 1, after=after, app_id=owner, search=q
         )
+        bsuids = await bsuids_of(conn, rows[:limit], owner)
     now = ctx.engine.clock()
     page = rows[:limit]
     more = len(rows) > limit
     return {
-        "contacts": [public(row, now) for row in page],
+        "contacts": [public(row, now, bsuid=bsuids.get(row["customer_id"])) for row in page],
         "next": page[-1]["customer_id"] if more else None,
     }
 
@@ -255,12 +268,28 @@ def contacts_csv(raw: bytes) -> ContactsCsv:
         raise ApiError(SYNC.INVALID_VALUE, str(exc), field="file") from exc
 
 
-def public(row: dict[str, Any], now: float) -> dict[str, Any]:
+async def bsuids_of(
+    conn: AsyncConnection, rows: list[dict[str, Any]], app_id: str | None
+) -> dict[str, str]:
+    """Each profile's business-scoped user id, by customer id: the one its own app's webhooks
+    named, or `app_id`'s for a profile of no app (a BSUID belongs to one business)."""
+    pairs: dict[str, tuple[str, str]] = {}
+    for row in rows:
+        owner = row["app_id"] or app_id
+        if owner is not None and row["wa_id"]:
+            pairs[row["customer_id"]] = (owner, row["wa_id"])
+    found = await bsuid_queries.of_contacts(conn, pairs.values())
+    return {key: found[pair] for key, pair in pairs.items() if pair in found}
+
+
+def public(row: dict[str, Any], now: float, *, bsuid: str | None = None) -> dict[str, Any]:
     last = row["last_inbound_at"]
     return {
         "customerid": row["customer_id"],
         "appid": row["app_id"],
         "waid": row["wa_id"],
+        # Null until a webhook of the profile's app names it (see the README's BSUIDs).
+        "bsuid": bsuid,
         "name": row["profile_name"],
         "optIn": {
             "status": row["opt_in_status"],

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from wanode.api._request import (
     app_id,
+    bsuid,
     customer_id,
     expiry,
     guard_url,
@@ -45,6 +46,7 @@ router = APIRouter(dependencies=[Depends(require_key)])
 _OWN_FIELDS = (
     "appid",
     "to",
+    "bsuid",
     "customerid",
     "correlationid",
     "callbackData",
@@ -65,9 +67,10 @@ _TEMPLATE_FIELDS = (
 
 _NATIVE_DOC = (
     "The Cloud API message body (`type` and the object it names, optional `context`, "
-    "`recipient_identity_key_hash`, `biz_opaque_callback_data`) with `to`, plus wanode's "
-    "`appid` (required), `correlationid`, `callbackData`, `notifyurl`, `expiry` and `options` "
-    "(link shortening and click tracking, as in the Messaging API)."
+    "`recipient_identity_key_hash`, `biz_opaque_callback_data`) with one of `to` (a number), "
+    "`bsuid` (a business-scoped user id a webhook of the app named) and `customerid`, plus "
+    "wanode's `appid` (required), `correlationid`, `callbackData`, `notifyurl`, `expiry` and "
+    "`options` (link shortening and click tracking, as in the Messaging API)."
 )
 
 
@@ -120,16 +123,19 @@ async def send_native(ctx: Context, caller: Caller, body: dict[str, Any]) -> dic
 
 
 def _destination(body: dict[str, Any], *, require_e164: bool) -> Destination:
-    """`to` (a number) or `customerid` (a contact profile's key), exactly one."""
-    given = [key for key in ("to", "customerid") if key in body]
+    """`to` (a number), `bsuid` (a business-scoped user id, resolved to its contact like the
+    Messaging API's `{"bsuid": [...]}`) or `customerid` (a contact profile's key), exactly one."""
+    given = [key for key in ("to", "bsuid", "customerid") if key in body]
     if len(given) != 1:
         raise ApiError(
             SYNC.MANDATORY_MISSING if not given else SYNC.INVALID_VALUE,
-            "exactly one of 'to' and 'customerid' is mandatory",
+            "exactly one of 'to', 'bsuid' and 'customerid' is mandatory",
             field=given[-1] if given else "to",
         )
     if given == ["to"]:
         return Destination(body["to"], wa_id(body["to"], "to", require_e164=require_e164))
+    if given == ["bsuid"]:
+        return Destination(bsuid(body["bsuid"], "bsuid"), destination_type="bsuid", field="bsuid")
     return Destination(
         customer_id(body["customerid"], "customerid"),
         destination_type="customerid",

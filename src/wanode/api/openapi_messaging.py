@@ -2,9 +2,10 @@
 
 `POST /resources/v1/messaging` takes a free JSON object (each message kind checks its own
 body), but its `destination` and the DR it posts to `notifyurl` have fixed shapes, so they are
-documented here: a destination names the customer one way (`waid`, `bsuid` or `customerid`),
-and a DR says which (`destinationType`) and carries the `bsuid` when it is known
-(reference/webex-connect.md §1.2, §3).
+documented here: a destination names the customer one way (`waid`, `bsuid` or `customerid`;
+`to`, `bsuid` or `customerid` for the native `POST /v1/messages`), and a DR says which
+(`destinationType`) and carries the `bsuid` when it is known (reference/webex-connect.md §1.2,
+§3).
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ from typing import Any
 from wanode.policy.bsuid import PATTERN
 
 _IDS = {"type": "array", "minItems": 1, "items": {"type": "string"}}
+BSUID_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": f"^{PATTERN.pattern}$",
+    "maxLength": 128,
+    "description": "e.g. US.13491208655302741918",
+}
 
 DESTINATION_SCHEMA: dict[str, Any] = {
     "type": "array",
@@ -26,15 +33,7 @@ DESTINATION_SCHEMA: dict[str, Any] = {
         "type": "object",
         "properties": {
             "waid": _IDS,
-            "bsuid": {
-                **_IDS,
-                "items": {
-                    "type": "string",
-                    "pattern": f"^{PATTERN.pattern}$",
-                    "maxLength": 128,
-                    "description": "e.g. US.13491208655302741918",
-                },
-            },
+            "bsuid": {**_IDS, "items": BSUID_SCHEMA},
             "customerid": _IDS,
             "correlationid": {"type": "string"},
         },
@@ -95,8 +94,26 @@ DELIVERY_REPORT_SCHEMA: dict[str, Any] = {
 }
 
 
+# `POST /v1/messages` names its one customer one way, as a Messaging API destination does.
+NATIVE_DESTINATION: dict[str, Any] = {
+    "to": {"type": "string", "description": "a number (wa_id)"},
+    "bsuid": {
+        **BSUID_SCHEMA,
+        "description": "a business-scoped user id, as inbound events and DRs give them; one "
+        "that no webhook of the app has named is refused with 7004 (field `bsuid`)",
+    },
+    "customerid": {"type": "string", "description": "a contact profile's customer id"},
+}
+
+
 def document_messaging(paths: dict[str, Any]) -> None:
-    """The messaging operation's `destination` and its delivery-report callback."""
+    """The messaging operation's `destination` and its delivery-report callback, and the
+    native send's destination fields."""
+    native = paths.get("/v1/messages", {}).get("post")
+    if native is not None:
+        content = native.get("requestBody", {}).get("content", {}).get("application/json", {})
+        schema = content.setdefault("schema", {"type": "object"})
+        schema.setdefault("properties", {}).update(NATIVE_DESTINATION)
     operation = paths.get("/resources/v1/messaging", {}).get("post")
     if operation is None:
         return

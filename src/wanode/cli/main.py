@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -274,14 +275,13 @@ def sandbox_cmd(
                 webhook_url=webhook_url,
             )
         )
-    out.print(f"sandbox listening on http://{host}:{port}")
-    sys.stdout.flush()
     from wanode.api.limits import BodyLimit
 
     bounded = BodyLimit(
         sb.app, max_bytes=SANDBOX_MAX_BODY_BYTES, read_timeout=settings.request_body_timeout
     )
-    run_on_uvloop(_run_sandbox(sb, bounded_config(bounded, settings, host=host, port=port)))
+    config = bounded_config(bounded, settings, host=host, port=port)
+    run_on_uvloop(_run_sandbox(sb, config, f"sandbox listening on http://{host}:{port}"))
 
 
 def _refuse_state_file(exc: Exception, setting: str) -> None:
@@ -293,14 +293,29 @@ def _refuse_state_file(exc: Exception, setting: str) -> None:
         raise typer.Exit(2) from None
 
 
-async def _run_sandbox(sandbox: Any, config: uvicorn.Config) -> None:
-    """Serve the sandbox; on SIGTERM or SIGINT stop serving, then close it (its state file
-    gets the last changes)."""
+class _Announcing(uvicorn.Server):
+    """A uvicorn server that prints a line once it is listening, not before."""
+
+    def __init__(self, config: uvicorn.Config, ready: str) -> None:
+        super().__init__(config)
+        self._ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            out.print(self._ready)
+            sys.stdout.flush()
+
+
+async def _run_sandbox(sandbox: Any, config: uvicorn.Config, ready: str) -> None:
+    """Serve the sandbox, printing `ready` once its socket accepts connections (scripts wait
+    for that line and then call it); on SIGTERM or SIGINT stop serving, then close it (its
+    state file gets the last changes)."""
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _ignore_signal)
     sandbox.start()
     try:
-        await uvicorn.Server(config).serve()
+        await _Announcing(config, ready).serve()
     finally:
         await sandbox.aclose()
 

@@ -1,6 +1,7 @@
 """The Contacts page: customer profiles searched by customer id, name or number, each with its
-opt-in state, window and identity hash, as `GET /v1/contacts` shows them; and a CSV import with
-a progress bar and the per-row report, through the import the API and the CLI use.
+opt-in state, window, identity hash and business-scoped user id (BSUID), as `GET /v1/contacts`
+shows them; and a CSV import with a progress bar and the per-row report, through the import the
+API and the CLI use.
 
 An import runs as a task of this process while the page polls it: its progress and report live
 in this process's memory (`Imports`) for an hour, for the key that started it.
@@ -19,7 +20,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
 from wanode.api.auth import scope
-from wanode.api.contacts import contacts_csv, public
+from wanode.api.contacts import bsuids_of, contacts_csv, public
 from wanode.api.context import Context, context
 from wanode.api.errors import ApiError
 from wanode.codes import SYNC
@@ -93,14 +94,16 @@ async def contacts_page(
     ctx: Context = Depends(context),
 ) -> HTMLResponse:
     caller = session.caller
+    owner = scope(caller, None)
     async with ctx.db.begin() as conn:
         rows = await contact_queries.list_profiles(
             conn,
             limit=PER_PAGE + 1,
             after=after,
-            app_id=scope(caller, None),
+            app_id=owner,
             search=q or None,
         )
+        bsuids = await bsuids_of(conn, rows[:PER_PAGE], owner)
         apps = [a for a in await app_queries.list_apps(conn) if caller.may_act_on(a["id"])]
     now = ctx.engine.clock()
     shown = rows[:PER_PAGE]
@@ -108,7 +111,7 @@ async def contacts_page(
         request,
         session,
         "contacts.html",
-        contacts=[public(row, now) for row in shown],
+        contacts=[public(row, now, bsuid=bsuids.get(row["customer_id"])) for row in shown],
         q=q,
         after=after,
         next=shown[-1]["customer_id"] if len(rows) > PER_PAGE else None,

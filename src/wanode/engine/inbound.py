@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
@@ -63,6 +63,8 @@ async def ingest(
         elif isinstance(event, InboundMessage) and event.phone_number_id in apps:
             occurred = event.timestamp.timestamp()
             app_id = apps[event.phone_number_id]["id"]
+            if not event.from_wa_id:
+                event = await _numbered(conn, event, app_id=app_id)
             new = await contact_queries.store_inbound(
                 conn,
                 {
@@ -75,15 +77,18 @@ async def ingest(
                     "received_at": now,
                 },
             )
-            await contact_queries.observe(
-                conn,
-                event.from_wa_id,
-                at=now,
-                profile_name=event.profile_name,
-                identity_key_hash=event.identity_key_hash,
-                inbound_at=occurred,
-            )
-            if is_bsuid(event.bsuid):
+            # A sender whose number is withheld and whose BSUID names no contact yet is kept
+            # (stored, forwarded with its `bsuid`) but has no contact to observe or link.
+            if event.from_wa_id:
+                await contact_queries.observe(
+                    conn,
+                    event.from_wa_id,
+                    at=now,
+                    profile_name=event.profile_name,
+                    identity_key_hash=event.identity_key_hash,
+                    inbound_at=occurred,
+                )
+            if event.from_wa_id and is_bsuid(event.bsuid):
                 links.append(bsuid_queries.Link(app_id, event.from_wa_id, event.bsuid))
             # Downloaded later by the media fetcher; served at /v1/media/{id}. A repeated
             # webhook records nothing new and gives the fetcher nothing to do.
@@ -123,6 +128,16 @@ async def ingest(
     return Ingested(stored, frozenset(loops))
 
 
+async def _numbered(conn: AsyncConnection, event: InboundMessage, *, app_id: str) -> InboundMessage:
+    """A message whose sender's number WhatsApp withheld, given the number of the contact the
+    app knows by its BSUID, if there is one (as-is otherwise)."""
+    if not is_bsuid(event.bsuid):
+        return event
+    found = await bsuid_queries.numbers_of(conn, [event.bsuid], app_id=app_id)
+    wa_id = found.get(event.bsuid)
+    return replace(event, from_wa_id=wa_id) if wa_id else event
+
+
 def _status_row(event: StatusUpdate, now: float) -> dict[str, Any]:
     first = event.errors[0] if event.errors else None
     return {
@@ -130,7 +145,7 @@ def _status_row(event: StatusUpdate, now: float) -> dict[str, Any]:
         "wamid": event.wamid,
         "status": event.status,
         "occurred_at": event.timestamp.timestamp(),
-        "recipient_id": event.recipient_id,
+        "recipient_id": event.recipient_id or None,
         "identity_key_hash": event.identity_key_hash,
         "recipient_user_id": event.bsuid if is_bsuid(event.bsuid) else None,
         "error_code": first.code if first else None,
@@ -158,9 +173,13 @@ async def _forward(
     """To the flow inbox (Receive nodes and Start triggers), and to the subscribers' outbox if
     any subscriber wants it; returns the loops that now have work."""
     body = inbound_event(message, app_id=app_id, media_url=media_url)
-    await flow_store.add_event(
-        conn, app_id=app_id, wa_id=message.from_wa_id, wamid=message.wamid, event=body, now=now
-    )
+    loops: set[str] = set()
+    # Flow runs are per number: a sender known by BSUID alone goes to the subscribers only.
+    if message.from_wa_id:
+        await flow_store.add_event(
+            conn, app_id=app_id, wa_id=message.from_wa_id, wamid=message.wamid, event=body, now=now
+        )
+        loops.add("flows")
     queued = await subscriptions.enqueue_event(
         conn,
         app_id=app_id,
@@ -170,4 +189,6 @@ async def _forward(
         body=body,
         at=now,
     )
-    return {"flows", "forward"} if queued else {"flows"}
+    if queued:
+        loops.add("forward")
+    return loops

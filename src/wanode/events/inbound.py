@@ -72,6 +72,8 @@ class InboundMessage:
 
     `profile_name`, `identity_key_hash` and `bsuid` (the sender's business-scoped user id,
     Meta's `user_id`) come from the value's `contacts` array (absent for `system` messages).
+    `from_wa_id` is empty when WhatsApp withholds the sender's number (a user who hides it
+    behind a username has a `user_id` and no `wa_id`, and the message no `from`).
     `text` is the body of a text message only; captions stay on `media`.
     `button_payload`/`button_text` are a template quick-reply tap (`button`).
     """
@@ -102,6 +104,7 @@ class InboundMessage:
 
 @dataclass(frozen=True)
 class _Sender:
+    wa_id: str | None
     name: str | None
     identity_key_hash: str | None
     bsuid: str | None
@@ -109,30 +112,43 @@ class _Sender:
 
 def parse_messages(value: Node, phone_number_id: str) -> list[InboundMessage]:
     """Every message of a `messages` change value, each matched to its sender's profile."""
-    senders: dict[str | None, _Sender] = {}
-    for contact in value.objects("contacts"):
+    contacts = value.objects("contacts")
+    senders: list[_Sender] = []
+    for contact in contacts:
         profile = contact.opt_obj("profile")
-        senders[contact.opt_string("wa_id")] = _Sender(
-            name=profile.opt_string("name") if profile else None,
-            identity_key_hash=contact.opt_string("identity_key_hash"),
-            bsuid=user_id(contact),
+        senders.append(
+            _Sender(
+                wa_id=contact.opt_string("wa_id"),
+                name=profile.opt_string("name") if profile else None,
+                identity_key_hash=contact.opt_string("identity_key_hash"),
+                bsuid=user_id(contact),
+            )
         )
+    # A sender is found by number or, when the number is withheld, by BSUID (`from_user_id`).
+    by_id = {s.bsuid: s for s in senders if s.bsuid} | {s.wa_id: s for s in senders if s.wa_id}
     # A user's wa_id and phone number may differ (§4.3): when the value names a single contact,
     # it is the sender of every message beside it, whatever `from` says.
-    only = next(iter(senders.values())) if len(senders) == 1 else None
+    only = senders[0] if len(senders) == 1 else None
     messages = []
     for node in value.objects("messages"):
         message = _parse_message(node, phone_number_id)
-        sender = senders.get(message.from_wa_id, only)
+        sender = by_id.get(message.from_wa_id or _from_user_id(node) or "", only)
         if sender is not None:
             message = replace(
                 message,
+                # No `from`: the contact's number, when WhatsApp gave it there.
+                from_wa_id=message.from_wa_id or sender.wa_id or "",
                 profile_name=sender.name,
                 identity_key_hash=sender.identity_key_hash,
                 bsuid=sender.bsuid,
             )
         messages.append(message)
     return messages
+
+
+def _from_user_id(node: Node) -> str | None:
+    value = node.data.get("from_user_id")
+    return value if isinstance(value, str) and value else None
 
 
 def user_id(contact: Node) -> str | None:
@@ -151,7 +167,8 @@ def _parse_message(node: Node, phone_number_id: str) -> InboundMessage:
     return InboundMessage(
         phone_number_id=phone_number_id,
         wamid=node.string("id"),
-        from_wa_id=node.string("from"),
+        # Absent when the sender hides their number; the contact's `user_id` names them then.
+        from_wa_id=node.opt_string("from") or "",
         timestamp=node.unix_time("timestamp"),
         kind=kind,
         context_wamid=context.opt_string("id") if context else None,

@@ -26,6 +26,8 @@ class StatusUpdate:
 
     `bsuid` is the recipient's business-scoped user id: the status's `recipient_user_id`, or
     the `user_id` of the value's `contacts` entry for the recipient (pywa reads it there).
+    `recipient_id` is empty when WhatsApp withholds the recipient's number and names them by
+    `recipient_user_id` alone.
     """
 
     phone_number_id: str
@@ -45,7 +47,7 @@ def parse_status(
 ) -> StatusUpdate:
     """`bsuids` maps the value's `contacts` (wa_id to user_id); a single contact is the
     recipient of every status beside it."""
-    recipient_id = node.string("recipient_id")
+    recipient_id = node.opt_string("recipient_id") or ""
     own = node.data.get("recipient_user_id")
     bsuid = own if isinstance(own, str) and own else None
     if bsuid is None and bsuids:

@@ -108,3 +108,21 @@ async def of_number(conn: AsyncConnection, wa_id: str, *, app_id: str) -> str | 
         contact_bsuids.c.app_id == app_id, contact_bsuids.c.wa_id == wa_id
     )
     return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def of_contacts(
+    conn: AsyncConnection, contacts: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """The BSUID of each (app id, wa_id) pair that has one, keyed by the pair."""
+    by_app: dict[str, set[str]] = {}
+    for app_id, wa_id in contacts:
+        by_app.setdefault(app_id, set()).add(wa_id)
+    found: dict[tuple[str, str], str] = {}
+    for app_id, wa_ids in by_app.items():
+        rows = await conn.execute(
+            sa.select(contact_bsuids.c.wa_id, contact_bsuids.c.bsuid).where(
+                contact_bsuids.c.app_id == app_id, contact_bsuids.c.wa_id.in_(sorted(wa_ids))
+            )
+        )
+        found.update({(app_id, wa_id): bsuid for wa_id, bsuid in rows})
+    return found
