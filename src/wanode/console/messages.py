@@ -191,10 +191,7 @@ async def message_page(
     ctx: Context = Depends(context),
     session: ConsoleSession = Depends(require_session),
 ) -> HTMLResponse:
-    message = await _message(ctx, session, transid)
-    if message is None:
-        return page(request, session, "not_found.html", what=f"message {transid}", status_code=404)
-    return page(request, session, "message.html", m=message, poll=POLL)
+    return await _message_view(request, ctx, session, transid, "message.html")
 
 
 @router.get("/messages/{transid}/live")
@@ -205,10 +202,16 @@ async def message_live(
     session: ConsoleSession = Depends(require_session),
 ) -> HTMLResponse:
     """The live part of a message's page (status, timeline, DRs), for htmx's polling."""
+    return await _message_view(request, ctx, session, transid, "message_live.html")
+
+
+async def _message_view(
+    request: Request, ctx: Context, session: ConsoleSession, transid: str, template: str
+) -> HTMLResponse:
     message = await _message(ctx, session, transid)
     if message is None:
         return page(request, session, "not_found.html", what=f"message {transid}", status_code=404)
-    return page(request, session, "message_live.html", m=message, poll=POLL)
+    return page(request, session, template, m=message, poll=POLL)
 
 
 def customer_view(payload: dict[str, Any]) -> dict[str, Any]:

@@ -14,13 +14,8 @@ from wanode.sandbox.platform import Platform
 
 
 class Sandbox(Platform):
-    """A WhatsApp Business Platform in memory. `app` is its ASGI app (see `wanode.sandbox.app`).
-
-    `clock` is its wall clock (Unix seconds): the time of inbound messages, of statuses and
-    template events, and of the 24-hour window's and the rate limits' decisions. Tests move it
-    to rehearse a window that closes or a rate limit that frees up; delays between statuses
-    still run on the event loop's own clock.
-    """
+    """A WhatsApp Business Platform in memory (`Core` says what `clock` is), and `app`, its
+    ASGI app (`wanode.sandbox.app`)."""
 
     def __init__(
         self,

@@ -21,14 +21,15 @@ from wanode.sandbox.rules.hydration import Rendered
 from wanode.sandbox.rules.validation import SendRequest
 from wanode.sandbox.state.handsets import Handset
 from wanode.sandbox.state.numbers import BusinessNumber
-from wanode.sandbox.state.templates import Template
+from wanode.sandbox.state.templates import Template, status_update
 from wanode.sandbox.webhooks import inbound
 
 log = structlog.get_logger(__name__)
 
 
 class Feedback(Customers):
-    """Blocks, spam reports, marketing opt-outs, allowed lists and the template pauses."""
+    """Blocks, spam reports, marketing opt-outs, allowed lists, the template pauses, and every
+    template status move with its webhook (`_change_template`)."""
 
     def block(self, wa_id: str, phone_number_id: str, *, report: bool) -> Handset:
         """The user blocks the business number (and with `report`, reports it as spam, which
@@ -160,5 +161,25 @@ class Feedback(Customers):
         return None
 
     def _change_template(self, template: Template, new: str, reason: str) -> None:
-        """Move `template` to `new` with its status webhook (`Platform` does it)."""
-        raise NotImplementedError
+        previous = template.status
+        if (previous, template.reason) == (new, reason):
+            return
+        template.status, template.reason = new, reason
+        if new == "PAUSED":
+            template.pauses += 1
+        self._template_webhook(template, new, previous)
+        log.info(
+            "sandbox.template.status",
+            template_id=template.template_id,
+            status=new,
+            reason=reason,
+        )
+
+    def _template_webhook(self, template: Template, event: str, previous: str) -> None:
+        """Send the status update once to each webhook URL among the WABA's numbers."""
+        body = status_update(template, event, previous=previous, now=int(self.clock()))
+        urls: set[str | None] = set()
+        for number in self._numbers.values():
+            if number.waba_id == template.waba_id and number.webhook_url not in urls | {None}:
+                urls.add(number.webhook_url)
+                self._webhooks.post(number.phone_number_id, body)

@@ -19,7 +19,6 @@ from wanode.sandbox.state.templates import (
     REJECTION_REASONS,
     Template,
     review,
-    status_update,
 )
 
 log = structlog.get_logger(__name__)
@@ -111,30 +110,6 @@ class Platform(Feedback):
         # Deleted, or moved by the control panel meanwhile: the review has nothing to decide.
         if template.status == "PENDING" and self.templates.get(template.template_id) is template:
             self._change_template(template, *review(template.spec))
-
-    def _change_template(self, template: Template, new: str, reason: str) -> None:
-        previous = template.status
-        if (previous, template.reason) == (new, reason):
-            return
-        template.status, template.reason = new, reason
-        if new == "PAUSED":
-            template.pauses += 1
-        self._template_webhook(template, new, previous)
-        log.info(
-            "sandbox.template.status",
-            template_id=template.template_id,
-            status=new,
-            reason=reason,
-        )
-
-    def _template_webhook(self, template: Template, event: str, previous: str) -> None:
-        """Send the status update once to each webhook URL among the WABA's numbers."""
-        body = status_update(template, event, previous=previous, now=int(self.clock()))
-        urls: set[str | None] = set()
-        for number in self._numbers.values():
-            if number.waba_id == template.waba_id and number.webhook_url not in urls | {None}:
-                urls.add(number.webhook_url)
-                self._webhooks.post(number.phone_number_id, body)
 
     def upload(
         self, number: BusinessNumber, data: bytes, mime_type: str, filename: str
