@@ -280,7 +280,9 @@ async def test_otp_templates_carry_copy_code_and_one_tap_buttons(db: Database) -
         for transid in sent:
             await wn.wait_status(transid, "read")
 
-        first, second = await inbox(wn)
+        # The two sends go out concurrently: the handset's inbox may hold them in either order.
+        received = {m["template"]["name"]: m for m in await inbox(wn)}
+        first, second = received["login_code"], received["login_tap"]
         assert first["template"]["category"] == "AUTHENTICATION"
         assert first["text"].startswith("*123456* is your verification code.")
         assert first["template"]["buttons"] == [
