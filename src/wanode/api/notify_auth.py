@@ -14,7 +14,7 @@ from wanode.api.auth import own_app, require_key, scope
 from wanode.api.context import Caller, Context, context
 from wanode.api.errors import ApiError
 from wanode.codes import SYNC
-from wanode.notify.auth import Profile, ProfileError, masked, validate
+from wanode.policy.notify_auth import Profile, ProfileError, masked, validate
 from wanode.store import apps as app_queries
 from wanode.store import notify_auth
 

@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wanode.config import Settings
 from wanode.engine.courier import Courier, Delivery
 from wanode.engine.group_commit import GroupCommit
-from wanode.notify.auth import NotifyAuth, Profile, TokenError
+from wanode.notify.auth import NotifyAuth, TokenError
 from wanode.notify.clicks import report_id
 from wanode.notify.client import Attempt, NotifyClient, Outcome
 from wanode.notify.signing import DR_SIGNATURE_HEADER, dr_signature
+from wanode.policy.notify_auth import Profile
 from wanode.store import Database, deliveries, notify_auth
 from wanode.store import apps as app_queries
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -23,7 +24,7 @@ from wanode.engine.templates import TemplateSync
 from wanode.engine.wakeups import Wakeups
 from wanode.guard import url_guard
 from wanode.notify.auth import NotifyAuth
-from wanode.notify.client import NotifyClient, notify_tls
+from wanode.notify.client import NotifyClient
 from wanode.pacing import build_limiter
 from wanode.store import Database
 from wanode.transport import PooledTransport
@@ -64,7 +65,7 @@ class Engine:
         self.notify_client = notify_client or NotifyClient(
             timeout=settings.notify_timeout,
             allow_private=settings.private_urls_allowed(),
-            tls=notify_tls(settings),
+            tls=_notify_tls(settings),
         )
         self.limiter = build_limiter(settings.redis_url) if settings.pacing else None
         self.dispatcher = Dispatcher(
@@ -234,3 +235,29 @@ class Engine:
                 idle_wait = min(idle_wait * 2, max(self.settings.idle_poll_max, poll))
             else:
                 idle_wait = poll
+
+
+def _notify_tls(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context for notify URLs when the settings ask for more than the default: a
+    client certificate for mutual TLS (WANODE_NOTIFY_CLIENT_CERT, _KEY) and an extra CA bundle
+    (WANODE_NOTIFY_CA_FILE). A file that cannot be loaded stops the start with its setting's
+    name (never its content)."""
+    cert, key, ca = settings.notify_client_cert, settings.notify_client_key, settings.notify_ca_file
+    if cert is None and key is None and ca is None:
+        return None
+    if key is not None and cert is None:
+        raise ValueError("WANODE_NOTIFY_CLIENT_KEY needs WANODE_NOTIFY_CLIENT_CERT")
+    context = ssl.create_default_context()
+    try:
+        if ca is not None:
+            context.load_verify_locations(cafile=str(ca))
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"WANODE_NOTIFY_CA_FILE cannot be loaded ({type(exc).__name__})") from None
+    try:
+        if cert is not None:
+            context.load_cert_chain(str(cert), None if key is None else str(key))
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(
+            f"WANODE_NOTIFY_CLIENT_CERT/KEY cannot be loaded ({type(exc).__name__})"
+        ) from None
+    return context

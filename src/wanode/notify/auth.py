@@ -1,110 +1,30 @@
-"""Notify-URL auth profiles (the Messaging API's `notifyurlAuthId`): what a DR post carries to
-prove itself to a receiver that demands it.
-
-A profile is one of four kinds, with its parameters:
-
-- `basic`: `username`, `password` → `Authorization: Basic …`;
-- `bearer`: `token` → `Authorization: Bearer …`;
-- `oauth2`: `token_url`, `client_id`, `client_secret`, optional `scope` → a client-credentials
-  token fetched from `token_url` (RFC 6749 §4.4, client authenticated with HTTP Basic), kept
-  until shortly before it expires, sent as `Authorization: Bearer …`;
-- `header`: `name`, `value` → that header.
-
-Policy (which parameters a kind needs, what header it makes) is pure; the only I/O is the
-OAuth2 token request, through an httpx client the caller brings (guarded like every outgoing
-request).
+"""Notify-URL auth profiles at work: the headers a profile adds to a DR post, and the OAuth2
+client-credentials token (RFC 6749 §4.4, client authenticated with HTTP Basic) an `oauth2`
+profile fetches from its `token_url`, kept until shortly before it expires. That request is
+the only I/O, through an httpx client the caller brings (guarded like every outgoing request).
+What a profile is and how it is checked is pure policy: `wanode.policy.notify_auth`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import httpx
 
-KINDS: Final = {
-    "basic": ("username", "password"),
-    "bearer": ("token",),
-    "oauth2": ("token_url", "client_id", "client_secret"),
-    "header": ("name", "value"),
-}
-OPTIONAL: Final = {"oauth2": ("scope",)}
-# Parameters never shown again once written (the API answers them masked).
-SECRET_PARAMS: Final = frozenset({"password", "token", "client_secret", "value"})
-# Headers a `header` profile may not set: they belong to the DR post itself.
-_RESERVED = frozenset(
-    {"host", "content-length", "content-type", "transfer-encoding", "connection", "x-wanode-dr-id"}
-)
-# A profile's id: chosen by its owner, as Webex's auth ids are.
-PROFILE_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 field name
+from wanode.policy.notify_auth import PROFILE_ID as PROFILE_ID  # until its importers move
+from wanode.policy.notify_auth import Profile
+
 # A token is renewed this long before it expires, so none arrives expired.
 EARLY_RENEWAL = 30.0
 
 
-class ProfileError(ValueError):
-    """A profile's definition is wrong: `field` names the offending parameter."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 class TokenError(Exception):
     """The OAuth2 token endpoint did not give a token (the DR is retried later)."""
-
-
-def validate(kind: Any, params: Any) -> dict[str, str]:
-    """The profile's parameters, checked: every required one a non-empty string without
-    CR/LF, nothing unknown."""
-    if kind not in KINDS:
-        raise ProfileError("type", f"type must be one of {', '.join(sorted(KINDS))}")
-    if not isinstance(params, Mapping):
-        raise ProfileError("params", "params must be an object")
-    allowed = set(KINDS[kind]) | set(OPTIONAL.get(kind, ()))
-    for name in params:
-        if name not in allowed:
-            raise ProfileError(f"params.{name}", f"unknown parameter for a {kind} profile")
-    checked: dict[str, str] = {}
-    for name in allowed:
-        value = params.get(name)
-        if value is None and name not in KINDS[kind]:
-            continue
-        if not isinstance(value, str) or not value:
-            raise ProfileError(f"params.{name}", f"{name} is required (a non-empty string)")
-        if "\r" in value or "\n" in value:
-            raise ProfileError(f"params.{name}", f"{name} must not hold line breaks")
-        checked[name] = value
-    if kind == "header":
-        name = checked["name"]
-        if not _TOKEN.match(name) or name.lower() in _RESERVED:
-            raise ProfileError("params.name", f"{name!r} cannot be set by a profile")
-    if kind == "basic" and ":" in checked["username"]:
-        raise ProfileError("params.username", "a Basic username cannot hold ':'")
-    if kind == "oauth2":
-        url = httpx.URL(checked["token_url"])
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ProfileError("params.token_url", "token_url must be an http(s) URL")
-    return checked
-
-
-def masked(params: Mapping[str, str]) -> dict[str, str]:
-    """The parameters as the API shows them: secrets replaced by a mask."""
-    return {k: ("********" if k in SECRET_PARAMS else v) for k, v in params.items()}
-
-
-@dataclass(frozen=True)
-class Profile:
-    id: str
-    app_id: str
-    kind: str
-    params: Mapping[str, str]
-    updated_at: float
 
 
 @dataclass

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import httpx
 
-from wanode.config import Settings
 from wanode.guard import Guard, PrivateAddress, url_guard
 from wanode.transport import HttpxPoster, LeanClient, Poster
 
@@ -88,32 +87,6 @@ def _parse(url: str) -> httpx.URL | None:
 
 
 _NO_HEADERS: Mapping[str, str] = {}
-
-
-def notify_tls(settings: Settings) -> ssl.SSLContext | None:
-    """The TLS context for notify URLs when the settings ask for more than the default: a
-    client certificate for mutual TLS (WANODE_NOTIFY_CLIENT_CERT, _KEY) and an extra CA bundle
-    (WANODE_NOTIFY_CA_FILE). A file that cannot be loaded stops the start with its setting's
-    name (never its content)."""
-    cert, key, ca = settings.notify_client_cert, settings.notify_client_key, settings.notify_ca_file
-    if cert is None and key is None and ca is None:
-        return None
-    if key is not None and cert is None:
-        raise ValueError("WANODE_NOTIFY_CLIENT_KEY needs WANODE_NOTIFY_CLIENT_CERT")
-    context = ssl.create_default_context()
-    try:
-        if ca is not None:
-            context.load_verify_locations(cafile=str(ca))
-    except (OSError, ssl.SSLError) as exc:
-        raise ValueError(f"WANODE_NOTIFY_CA_FILE cannot be loaded ({type(exc).__name__})") from None
-    try:
-        if cert is not None:
-            context.load_cert_chain(str(cert), None if key is None else str(key))
-    except (OSError, ssl.SSLError) as exc:
-        raise ValueError(
-            f"WANODE_NOTIFY_CLIENT_CERT/KEY cannot be loaded ({type(exc).__name__})"
-        ) from None
-    return context
 
 
 class NotifyClient:

@@ -8,7 +8,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.notify.auth import SECRET_PARAMS, Profile
+from wanode.policy.notify_auth import SECRET_PARAMS, Profile
 from wanode.store import keyring
 from wanode.store._outbox import PENDING
 from wanode.store.tables import dr_deliveries, notify_auth_profiles
