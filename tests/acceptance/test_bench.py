@@ -35,6 +35,12 @@ def test_a_small_bench_runs_on_both_databases_and_reports_sane_figures(tmp_path:
             "60",
             "--latency-seconds",
             "1",
+            "--paced-rate",
+            "20",
+            "--paced-seconds",
+            "1",
+            "--idle-seconds",
+            "1",
             "--json",
             str(report_path),
         ],
@@ -46,6 +52,9 @@ def test_a_small_bench_runs_on_both_databases_and_reports_sane_figures(tmp_path:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "wanode/pywa" in done.stdout, done.stdout
+    for label in ("lifecycle at paced rate", "1000-dest request, busy", "idle wanode serve"):
+        assert label in done.stdout, done.stdout
+    assert "2 processes" in done.stdout, done.stdout
     report = json.loads(report_path.read_text())
     assert report["machine"]["cores"] >= 1
     assert set(report["databases"]) == {"sqlite", "postgresql"}
@@ -66,3 +75,97 @@ def test_a_small_bench_runs_on_both_databases_and_reports_sane_figures(tmp_path:
         for shape in ("single", "batch"):
             expected = results[f"submit_{shape}"]["msg_per_s"] / results["pywa"]["msg_per_s"]
             assert found["ratio_to_pywa"][shape] == pytest.approx(expected, rel=0.01)
+        # Every wanode run's messages got their three DRs, once each and in order (the bench
+        # fails otherwise; the report says it checked).
+        for name in ("lifecycle_single", "lifecycle_batch", "latency", "paced"):
+            assert results[name]["drs_in_order"] is True, name
+        # The paced lifecycle: 20 msg/s for 1 s, timed until the last read DR.
+        paced = results["paced"]
+        assert paced["messages"] == 20
+        assert paced["offered_per_s"] == 20
+        assert paced["drs"] == {"7501": 20, "7500": 20, "7502": 20}, paced
+        assert paced["seconds"] >= 19 / 20
+        assert paced["cpu_ms_per_msg"]["wanode"] > 0
+        assert 0 < paced["p50_ms"] <= paced["p99_ms"] <= paced["max_ms"]
+        # One 1,000-destination request, idle and during a campaign of N; all their DRs came.
+        for name in ("latency1000_idle", "latency1000_busy"):
+            request = results[name]
+            assert request["messages"] == 1000, name
+            assert request["latency_ms"] > 0, name
+            assert request["seconds"] == pytest.approx(request["latency_ms"] / 1000, abs=0.001)
+            assert request["drs"] == {"7501": 1000, "7500": 1000, "7502": 1000}, request
+            assert request["cpu_ms_per_msg"]["wanode"] > 0, name
+        busy = results["latency1000_busy"]
+        assert busy["campaign_messages"] == 120
+        assert busy["campaign_drs"] == {"7501": 120, "7500": 120, "7502": 120}, busy
+        # The idle server: a share of one core over 1 s.
+        idle = results["idle"]
+        assert idle["messages"] == 0
+        assert idle["seconds"] >= 1
+        assert 0 <= idle["cpu_percent_of_core"]["wanode"] < 100
+    # Two wanode processes over one PostgreSQL database: PostgreSQL only.
+    assert "workers" not in report["databases"]["sqlite"]["results"]
+    assert "workers_cpu_ratio" not in report["databases"]["sqlite"]
+    postgresql = report["databases"]["postgresql"]
+    workers = postgresql["results"]["workers"]
+    assert workers["messages"] == 120
+    assert workers["drs"] == {"7501": 120, "7500": 120, "7502": 120}, workers
+    assert workers["drs_in_order"] is True
+    cpu = workers["cpu_ms_per_msg"]
+    assert cpu["wanode"] == pytest.approx(cpu["wanode_0"] + cpu["wanode_1"], abs=0.01)
+    one = postgresql["results"]["lifecycle_batch"]["cpu_ms_per_msg"]["wanode"]
+    assert workers["cpu_ratio_to_one_process"] == pytest.approx(cpu["wanode"] / one, rel=0.01)
+    assert postgresql["workers_cpu_ratio"] == workers["cpu_ratio_to_one_process"] > 0
+
+
+def test_the_extra_measurements_can_be_skipped(tmp_path: Path) -> None:
+    report_path = tmp_path / "bench.json"
+    done = subprocess.run(
+        [
+            WANODE,
+            "bench",
+            "--messages",
+            "10",
+            "--database",
+            "sqlite",
+            "--numbers",
+            "1",
+            "--rate",
+            "10",
+            "--latency-seconds",
+            "0.5",
+            "--skip",
+            "paced,latency1000,workers,idle",
+            "--json",
+            str(report_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(report_path.read_text())
+    assert report["config"]["skip"] == ["idle", "latency1000", "paced", "workers"]
+    assert set(report["databases"]["sqlite"]["results"]) == {
+        "sandbox",
+        "pywa",
+        "submit_single",
+        "lifecycle_single",
+        "submit_batch",
+        "lifecycle_batch",
+        "latency",
+    }
+
+
+def test_an_unknown_measurement_to_skip_is_refused(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [WANODE, "bench", "--skip", "paced,warp"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "--skip" in done.stdout + done.stderr
+    assert not list(tmp_path.iterdir())

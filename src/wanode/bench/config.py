@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DATABASES = ("sqlite", "postgresql")
+# The measurements that can be left out (`wanode bench --skip`): the 50 msg/s lifecycle, the
+# 1,000-destination request's latency, two wanode processes on PostgreSQL, the idle server.
+OPTIONAL = ("paced", "latency1000", "workers", "idle")
 
 
 @dataclass(frozen=True)
@@ -15,6 +18,11 @@ class BenchConfig:
 
     The sandbox's handsets answer `sent`, `delivered` and `read` after the given delays (short,
     so that the lifecycle figure measures wanode, not the simulated customer).
+
+    Besides: a lifecycle paced at `paced_rate` msg/s for `paced_seconds`; one 1,000-destination
+    request's latency, idle and during a campaign of N; on PostgreSQL, the batch lifecycle
+    with two `wanode serve` processes; and an idle server's CPU over `idle_seconds`. `skip`
+    leaves any of those out (names in OPTIONAL).
     """
 
     messages: int = 10_000
@@ -33,6 +41,12 @@ class BenchConfig:
     read_delay: float = 0.15
     postgres_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     phase_timeout: float = 600.0
+    paced_rate: float = 50.0
+    paced_seconds: float = 10.0
+    idle_seconds: float = 10.0
+    skip: frozenset[str] = frozenset()
+    # py-spy on `wanode serve` during the lifecycles: wanode's CPU split by component.
+    profile: bool = False
 
     def __post_init__(self) -> None:
         if self.messages < 1:
@@ -42,3 +56,8 @@ class BenchConfig:
         unknown = sorted(set(self.databases) - set(DATABASES))
         if unknown:
             raise ValueError(f"unknown database {unknown[0]!r}")
+        unknown = sorted(self.skip - set(OPTIONAL))
+        if unknown:
+            raise ValueError(f"unknown measurement {unknown[0]!r} (of {', '.join(OPTIONAL)})")
+        if self.paced_rate <= 0 or self.paced_seconds <= 0 or self.idle_seconds <= 0:
+            raise ValueError("paced_rate, paced_seconds and idle_seconds must be positive")

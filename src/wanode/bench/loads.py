@@ -12,7 +12,7 @@ import httpx
 import orjson
 
 from wanode.bench.stack import API_VERSION, Stack
-from wanode.bench.wire import Pool, Receiver
+from wanode.bench.wire import Pool, Receiver, Tally
 
 TEXT = "Your table is ready"
 BATCH = 1000
@@ -41,10 +41,14 @@ class Result:
             **self.extra,
         }
 
-    def charge(self, before: dict[str, float], after: dict[str, float]) -> Result:
-        """Record the CPU each process spent on this measurement, per message in ms."""
+    def charge(
+        self, before: dict[str, float], after: dict[str, float], messages: int | None = None
+    ) -> Result:
+        """Record the CPU each process spent on this measurement, per message in ms (per
+        `messages` when the CPU paid for more than this result's messages)."""
+        count = messages or self.messages
         self.extra["cpu_ms_per_msg"] = {
-            name: round((after[name] - before[name]) * 1000 / self.messages, 3) for name in after
+            name: round((after[name] - before[name]) * 1000 / count, 3) for name in after
         }
         return self
 
@@ -91,6 +95,24 @@ async def _post_messaging(pool: Pool, stack: Stack, body: bytes, expect: int) ->
         raise RuntimeError(f"messaging API refused {len(refused)}: {refused[0]}")
 
 
+async def _await_reads(receiver: Receiver, tag: str, messages: int, deadline: float) -> Tally:
+    """Wait until run `tag` has a `read` DR (7502) for each of its `messages`."""
+    tally = receiver.tally(tag)
+    while tally.count("7502") < messages:
+        _check_deadline(deadline, f"{tag}: read DRs {tally.by_code}/{messages}")
+        await asyncio.sleep(_POLL)
+    return tally
+
+
+async def _verify(stack: Stack, tally: Tally, tag: str, waids: Sequence[str]) -> dict[str, Any]:
+    """Check a finished run: each message got its three DRs once each and in order, and the
+    sandbox received each message once. Raises if not; the DR figures for the report."""
+    problems = tally.problems(len(waids)) + await stack.sent_twice_or_missing(waids)
+    if problems:
+        raise RuntimeError(f"{tag}: " + "; ".join(problems))
+    return {"drs": dict(tally.by_code), "dr_total": tally.total, "drs_in_order": True}
+
+
 async def wanode_submit(
     stack: Stack,
     receiver: Receiver,
@@ -101,27 +123,31 @@ async def wanode_submit(
     first_customer: int,
     tag: str,
     phase_timeout: float,
+    ports: Sequence[int] = (),
 ) -> tuple[Result, Result]:
     """N messages through the Messaging API, `per_request` destinations a request, spread over
-    wanode's numbers. Returns (submit: until the gateway accepted all; lifecycle: until every
-    message's `read` DR reached the receiver)."""
-    receiver.reset()
+    wanode's numbers (and over `ports`, several wanode processes, when given). Returns (submit:
+    until the gateway accepted all; lifecycle: until every message's `read` DR reached the
+    receiver)."""
     waids = customers(first_customer, messages)
     requests = [waids[i : i + per_request] for i in range(0, messages, per_request)]
     apps = [n.app_id for n in stack.numbers]
-    pool = Pool("127.0.0.1", stack.wanode_port, concurrency)
+    ports = tuple(ports) or (stack.wanode_port,)
+    size = max(1, -(-concurrency // len(ports)))
+    pools = [Pool("127.0.0.1", port, size) for port in ports]
     cpu = stack.cpu()
     start = time.time()
 
     async def send(i: int) -> None:
         batch = requests[i]
         body = _messaging_body(str(apps[i % len(apps)]), batch, tag, i)
-        await _post_messaging(pool, stack, body, len(batch))
+        await _post_messaging(pools[i % len(pools)], stack, body, len(batch))
 
     try:
         await _workers(len(requests), concurrency, send)
     finally:
-        await pool.close()
+        for pool in pools:
+            await pool.close()
     answered = time.time() - start
     deadline = time.monotonic() + phase_timeout
     while True:
@@ -132,40 +158,37 @@ async def wanode_submit(
         await asyncio.sleep(_POLL)
     submit_seconds = float(last) - start if last is not None else time.time() - start
     submit_cpu = stack.cpu()
-    while receiver.tally.count("7502") < messages:
-        _check_deadline(deadline, f"{tag}: read DRs {receiver.tally.by_code}/{messages}")
-        await asyncio.sleep(_POLL)
-    tally = receiver.tally
+    tally = await _await_reads(receiver, tag, messages, deadline)
+    lifecycle_cpu = stack.cpu()
     lifecycle_seconds = max(tally.last_at.values()) - start
     shape = "single" if per_request == 1 else f"{per_request}-destination"
+    processes = f", {len(ports)} wanode processes" if len(ports) > 1 else ""
     submit = Result(
-        f"submit ({shape} requests)",
+        f"submit ({shape} requests{processes})",
         messages,
         submit_seconds,
         {"requests": len(requests), "api_answered_s": round(answered, 4)},
     )
     lifecycle = Result(
-        f"lifecycle ({shape} requests)",
+        f"lifecycle ({shape} requests{processes})",
         messages,
         lifecycle_seconds,
-        {"drs": dict(tally.by_code), "dr_total": tally.total},
+        await _verify(stack, tally, tag, waids),
     )
-    return submit.charge(cpu, submit_cpu), lifecycle.charge(cpu, stack.cpu())
+    return submit.charge(cpu, submit_cpu), lifecycle.charge(cpu, lifecycle_cpu)
 
 
-async def wanode_latency(
-    stack: Stack, *, rate: float, seconds: float, concurrency: int, first_customer: int, tag: str
-) -> Result:
-    """Single-destination requests offered at `rate` a second (an open loop: each request is due
-    at its own time, whether or not earlier ones have answered). A request's latency runs from
-    when it was due, so a server that falls behind is charged for the queue it causes."""
-    count = max(1, int(rate * seconds))
-    waids = customers(first_customer, count)
+async def _open_loop(
+    stack: Stack, *, rate: float, waids: Sequence[str], concurrency: int, tag: str
+) -> tuple[list[float], float]:
+    """Single-destination requests, one to each of `waids`, offered at `rate` a second (an open
+    loop: each request is due at its own time, whether or not earlier ones have answered).
+    Returns each request's latency from when it was due, and the wall-clock start."""
     apps = [n.app_id for n in stack.numbers]
     pool = Pool("127.0.0.1", stack.wanode_port, concurrency)
     latencies: list[float] = []
-    cpu = stack.cpu()
     start = time.perf_counter() + 0.05
+    wall_start = time.time() + 0.05
 
     async def one(i: int) -> None:
         due = start + i / rate
@@ -175,23 +198,186 @@ async def wanode_latency(
         latencies.append(time.perf_counter() - due)
 
     try:
-        await asyncio.gather(*(one(i) for i in range(count)))
+        await asyncio.gather(*(one(i) for i in range(len(waids))))
     finally:
         await pool.close()
-    elapsed = time.perf_counter() - start
-    ordered = sorted(latencies)
-    return Result(
+    return sorted(latencies), wall_start
+
+
+def _latency_figures(ordered: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(_percentile(ordered, 0.50) * 1000, 2),
+        "p90_ms": round(_percentile(ordered, 0.90) * 1000, 2),
+        "p99_ms": round(_percentile(ordered, 0.99) * 1000, 2),
+        "max_ms": round(ordered[-1] * 1000, 2),
+    }
+
+
+async def wanode_latency(
+    stack: Stack,
+    receiver: Receiver,
+    *,
+    rate: float,
+    seconds: float,
+    concurrency: int,
+    first_customer: int,
+    tag: str,
+    phase_timeout: float,
+) -> Result:
+    """Single-destination requests offered at `rate` a second for `seconds`. A request's
+    latency runs from when it was due, so a server that falls behind is charged for the queue
+    it causes. CPU is charged until the last answer; the run's DRs are then awaited and
+    checked (outside the figures), so that they do not load the next measurement."""
+    count = max(1, int(rate * seconds))
+    waids = customers(first_customer, count)
+    cpu = stack.cpu()
+    ordered, wall_start = await _open_loop(
+        stack, rate=rate, waids=waids, concurrency=concurrency, tag=tag
+    )
+    elapsed = time.time() - wall_start
+    result = Result(
         f"API accept latency at {rate:g} msg/s offered",
         count,
         elapsed,
+        {"offered_per_s": rate, **_latency_figures(ordered)},
+    ).charge(cpu, stack.cpu())
+    tally = await _await_reads(receiver, tag, count, time.monotonic() + phase_timeout)
+    result.extra.update(await _verify(stack, tally, tag, waids))
+    return result
+
+
+async def wanode_paced(
+    stack: Stack,
+    receiver: Receiver,
+    *,
+    rate: float,
+    seconds: float,
+    concurrency: int,
+    first_customer: int,
+    tag: str,
+    phase_timeout: float,
+) -> Result:
+    """A trickle: single-destination requests offered at `rate` a second (50: far below the
+    ceiling) for `seconds`, timed until the last `read` DR. Every message then passes through
+    the engine's loops nearly alone, so wanode's CPU per message shows what each pass costs
+    whatever it carries."""
+    count = max(1, int(rate * seconds))
+    waids = customers(first_customer, count)
+    cpu = stack.cpu()
+    ordered, wall_start = await _open_loop(
+        stack, rate=rate, waids=waids, concurrency=concurrency, tag=tag
+    )
+    tally = await _await_reads(receiver, tag, count, time.monotonic() + phase_timeout)
+    spent = stack.cpu()
+    return Result(
+        f"lifecycle at {rate:g} msg/s offered (single requests)",
+        count,
+        max(tally.last_at.values()) - wall_start,
         {
             "offered_per_s": rate,
-            "p50_ms": round(_percentile(ordered, 0.50) * 1000, 2),
-            "p90_ms": round(_percentile(ordered, 0.90) * 1000, 2),
-            "p99_ms": round(_percentile(ordered, 0.99) * 1000, 2),
-            "max_ms": round(ordered[-1] * 1000, 2),
+            **_latency_figures(ordered),
+            **await _verify(stack, tally, tag, waids),
         },
-    ).charge(cpu, stack.cpu())
+    ).charge(cpu, spent)
+
+
+async def wanode_request_1000(
+    stack: Stack,
+    receiver: Receiver,
+    *,
+    campaign: int,
+    concurrency: int,
+    first_customer: int,
+    tag: str,
+    phase_timeout: float,
+    settle: float,
+) -> tuple[Result, Result]:
+    """How long one 1,000-destination request takes to be answered: on an idle stack, and
+    again while a campaign (`campaign` messages in 1,000-destination requests, all accepted
+    just before) is being sent, its statuses processed and its DRs posted. Each figure's CPU
+    runs until the last `read` DR of what it sent (the busy one: campaign and request)."""
+    apps = [n.app_id for n in stack.numbers]
+    idle_waids = customers(first_customer, BATCH)
+    busy_waids = customers(first_customer + BATCH, BATCH)
+    campaign_waids = customers(first_customer + 2 * BATCH, campaign)
+    requests = [campaign_waids[i : i + BATCH] for i in range(0, campaign, BATCH)]
+
+    async def probe(waids: list[str], probe_tag: str) -> float:
+        # A connection of its own, opened before the clock starts (a kept-alive one may have
+        # been closed by the server while the stack idled).
+        pool = Pool("127.0.0.1", stack.wanode_port, 1)
+        try:
+            await pool.request("GET", "/healthz")
+            body = _messaging_body(str(apps[0]), waids, probe_tag, 0)
+            began = time.perf_counter()
+            await _post_messaging(pool, stack, body, len(waids))
+            return time.perf_counter() - began
+        finally:
+            await pool.close()
+
+    cpu = stack.cpu()
+    idle = await probe(idle_waids, f"{tag}-idle")
+    idle_tally = await _await_reads(
+        receiver, f"{tag}-idle", BATCH, time.monotonic() + phase_timeout
+    )
+    idle_cpu = stack.cpu()
+    idle_result = Result(
+        "1000-destination request latency, idle stack",
+        BATCH,
+        idle,
+        {
+            "latency_ms": round(idle * 1000, 2),
+            **await _verify(stack, idle_tally, f"{tag}-idle", idle_waids),
+        },
+    ).charge(cpu, idle_cpu)
+    await asyncio.sleep(settle)
+    pool = Pool("127.0.0.1", stack.wanode_port, concurrency)
+
+    async def send(i: int) -> None:
+        body = _messaging_body(str(apps[i % len(apps)]), requests[i], f"{tag}-campaign", i)
+        await _post_messaging(pool, stack, body, len(requests[i]))
+
+    cpu = stack.cpu()
+    began = time.perf_counter()
+    try:
+        await _workers(len(requests), concurrency, send)
+    finally:
+        await pool.close()
+    campaign_answered = time.perf_counter() - began
+    busy = await probe(busy_waids, f"{tag}-busy")
+    deadline = time.monotonic() + phase_timeout
+    busy_tally = await _await_reads(receiver, f"{tag}-busy", BATCH, deadline)
+    campaign_tally = await _await_reads(receiver, f"{tag}-campaign", campaign, deadline)
+    busy_cpu = stack.cpu()
+    campaign_checked = await _verify(stack, campaign_tally, f"{tag}-campaign", campaign_waids)
+    busy_result = Result(
+        "1000-destination request latency during a campaign",
+        BATCH,
+        busy,
+        {
+            "latency_ms": round(busy * 1000, 2),
+            "campaign_messages": campaign,
+            "campaign_requests": len(requests),
+            "campaign_answered_s": round(campaign_answered, 4),
+            "campaign_drs": campaign_checked["drs"],
+            **await _verify(stack, busy_tally, f"{tag}-busy", busy_waids),
+        },
+    )
+    return idle_result, busy_result.charge(cpu, busy_cpu, BATCH + campaign)
+
+
+async def wanode_idle(stack: Stack, *, seconds: float, quiet: float) -> Result:
+    """wanode's CPU with nothing to do: `quiet` seconds for the last work and the loops' waits
+    to run out (they back off to WANODE_IDLE_POLL_MAX), then `seconds` measured; as % of one
+    core per process."""
+    await asyncio.sleep(quiet)
+    cpu = stack.cpu()
+    began = time.perf_counter()
+    await asyncio.sleep(seconds)
+    after = stack.cpu()
+    elapsed = time.perf_counter() - began
+    share = {name: round(100 * (after[name] - cpu[name]) / elapsed, 3) for name in after}
+    return Result(f"idle wanode serve ({seconds:g} s)", 0, elapsed, {"cpu_percent_of_core": share})
 
 
 def _percentile(ordered: list[float], q: float) -> float:

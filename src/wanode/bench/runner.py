@@ -6,25 +6,33 @@ import asyncio
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wanode.bench.components import Profile, profiled
 from wanode.bench.config import BenchConfig
 from wanode.bench.loads import (
     BATCH,
     Result,
     pywa_peer,
     sandbox_ceiling,
+    wanode_idle,
     wanode_latency,
+    wanode_paced,
+    wanode_request_1000,
     wanode_submit,
 )
-from wanode.bench.stack import running
+from wanode.bench.stack import Stack, running, second_serve
 from wanode.bench.wire import Receiver
 
 # Seconds between measurements, so one's trailing webhooks and DRs do not load the next.
 _SETTLE = 1.0
+# Seconds before the idle measurement: the engine's loops back off from WANODE_POLL_INTERVAL
+# (0.25 s) to WANODE_IDLE_POLL_MAX (2 s) over the first few empty passes.
+_IDLE_QUIET = 5.0
 
 Progress = Callable[[str], None]
 
@@ -44,6 +52,11 @@ async def run_bench(config: BenchConfig, progress: Progress = lambda _: None) ->
             "latency_rate": config.latency_rate,
             "latency_seconds": config.latency_seconds,
             "handset_delays_s": [config.sent_delay, config.delivered_delay, config.read_delay],
+            "paced_rate": config.paced_rate,
+            "paced_seconds": config.paced_seconds,
+            "idle_seconds": config.idle_seconds,
+            "skip": sorted(config.skip),
+            "profile": config.profile,
         },
         "databases": {},
     }
@@ -57,21 +70,34 @@ async def run_bench(config: BenchConfig, progress: Progress = lambda _: None) ->
     return report
 
 
+class _Customers:
+    """Hands each measurement customers of its own, so none inherits another's history."""
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def take(self, count: int) -> int:
+        first, self._next = self._next, self._next + count
+        return first
+
+
 async def _one_database(
     config: BenchConfig, kind: str, receiver: Receiver, progress: Progress
 ) -> dict[str, Any]:
     n = config.messages
     results: dict[str, Result] = {}
+    found: dict[str, Any] = {}
+    customers = _Customers()
+    receiver.reset()
     progress(f"{kind}: starting sandbox and wanode")
     async with running(config, kind, receiver.url) as stack:
-        # Each measurement messages customers of its own, so none inherits another's history.
         progress(f"{kind}: sandbox ceiling (bare httpx, {n} messages)")
         results["sandbox"] = await sandbox_ceiling(
             stack,
             messages=n,
             concurrency=config.peer_concurrency,
             connections=config.peer_connections,
-            first_customer=0,
+            first_customer=customers.take(n),
         )
         await asyncio.sleep(_SETTLE)
         progress(f"{kind}: pywa peer ({n} messages)")
@@ -80,33 +106,104 @@ async def _one_database(
             messages=n,
             concurrency=config.peer_concurrency,
             connections=config.peer_connections,
-            first_customer=n,
+            first_customer=customers.take(n),
         )
         await asyncio.sleep(_SETTLE)
-        for label, per_request, first in (("single", 1, 2 * n), ("batch", BATCH, 3 * n)):
+        for label, per_request in (("single", 1), ("batch", BATCH)):
             progress(f"{kind}: wanode submit and lifecycle, {label} requests ({n} messages)")
-            submit, lifecycle = await wanode_submit(
-                stack,
-                receiver,
-                messages=n,
-                per_request=per_request,
-                concurrency=config.concurrency,
-                first_customer=first,
-                tag=f"bench-{label}",
-                phase_timeout=config.phase_timeout,
-            )
+            async with _profiled(config, stack, label) as profile:
+                submit, lifecycle = await wanode_submit(
+                    stack,
+                    receiver,
+                    messages=n,
+                    per_request=per_request,
+                    concurrency=config.concurrency,
+                    first_customer=customers.take(n),
+                    tag=f"bench-{label}",
+                    phase_timeout=config.phase_timeout,
+                )
+            _components(lifecycle, profile)
             results[f"submit_{label}"] = submit
             results[f"lifecycle_{label}"] = lifecycle
+            await asyncio.sleep(_SETTLE)
+        if kind == "postgresql" and "workers" not in config.skip:
+            # Right after the one-process batch lifecycle, so that the two are compared in the
+            # same window of a shared machine.
+            progress(f"{kind}: lifecycle, {BATCH}-destination requests, 2 wanode processes")
+            async with second_serve(stack) as port:
+                await asyncio.sleep(_SETTLE)  # the second process's start-up work done
+                _, workers = await wanode_submit(
+                    stack,
+                    receiver,
+                    messages=n,
+                    per_request=BATCH,
+                    concurrency=config.concurrency,
+                    first_customer=customers.take(n),
+                    tag="bench-workers",
+                    phase_timeout=config.phase_timeout,
+                    ports=(stack.wanode_port, port),
+                )
+            one = results["lifecycle_batch"].extra["cpu_ms_per_msg"]["wanode"]
+            two = workers.extra["cpu_ms_per_msg"]["wanode"]
+            ratio = round(two / one, 3) if one else None
+            workers.extra["cpu_ratio_to_one_process"] = ratio
+            results["workers"] = workers
+            found["workers_cpu_ratio"] = ratio
             await asyncio.sleep(_SETTLE)
         progress(f"{kind}: API latency at {config.latency_rate:g} msg/s offered")
         results["latency"] = await wanode_latency(
             stack,
+            receiver,
             rate=config.latency_rate,
             seconds=config.latency_seconds,
             concurrency=config.concurrency,
-            first_customer=4 * n,
+            first_customer=customers.take(
+                max(1, int(config.latency_rate * config.latency_seconds))
+            ),
             tag="bench-latency",
+            phase_timeout=config.phase_timeout,
         )
+        await asyncio.sleep(_SETTLE)
+        if "paced" not in config.skip:
+            progress(
+                f"{kind}: lifecycle at {config.paced_rate:g} msg/s offered "
+                f"for {config.paced_seconds:g} s"
+            )
+            async with _profiled(config, stack, "paced") as profile:
+                results["paced"] = await wanode_paced(
+                    stack,
+                    receiver,
+                    rate=config.paced_rate,
+                    seconds=config.paced_seconds,
+                    concurrency=config.concurrency,
+                    first_customer=customers.take(
+                        max(1, int(config.paced_rate * config.paced_seconds))
+                    ),
+                    tag="bench-paced",
+                    phase_timeout=config.phase_timeout,
+                )
+            _components(results["paced"], profile)
+            await asyncio.sleep(_SETTLE)
+        if "latency1000" not in config.skip:
+            progress(f"{kind}: one {BATCH}-destination request, idle and during a campaign")
+            idle, busy = await wanode_request_1000(
+                stack,
+                receiver,
+                campaign=n,
+                concurrency=config.concurrency,
+                first_customer=customers.take(2 * BATCH + n),
+                tag="bench-request1000",
+                phase_timeout=config.phase_timeout,
+                settle=_SETTLE,
+            )
+            results["latency1000_idle"] = idle
+            results["latency1000_busy"] = busy
+            await asyncio.sleep(_SETTLE)
+        if "idle" not in config.skip:
+            progress(f"{kind}: idle wanode serve for {config.idle_seconds:g} s")
+            results["idle"] = await wanode_idle(
+                stack, seconds=config.idle_seconds, quiet=_IDLE_QUIET
+            )
     pywa = results["pywa"].rate
     return {
         "results": {name: r.as_json() for name, r in results.items()},
@@ -114,7 +211,25 @@ async def _one_database(
             "single": round(results["submit_single"].rate / pywa, 3) if pywa else None,
             "batch": round(results["submit_batch"].rate / pywa, 3) if pywa else None,
         },
+        **found,
     }
+
+
+@asynccontextmanager
+async def _profiled(config: BenchConfig, stack: Stack, label: str) -> AsyncIterator[Profile | None]:
+    """With `config.profile`, py-spy on the wanode process while the block runs."""
+    if not config.profile:
+        yield None
+        return
+    async with profiled(stack.wanode_pid, stack.logs / f"profile-{label}.txt") as profile:
+        yield profile
+
+
+def _components(result: Result, profile: Profile | None) -> None:
+    """Share the result's wanode CPU per message out by the profile's components."""
+    if profile is not None:
+        cpu = result.extra["cpu_ms_per_msg"]["wanode"]
+        result.extra["wanode_cpu_by_component"] = profile.split(cpu)
 
 
 def machine() -> dict[str, Any]:

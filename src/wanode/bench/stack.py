@@ -15,13 +15,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import sqlalchemy as sa
 
 from wanode.bench.config import BenchConfig
@@ -57,14 +59,56 @@ class Stack:
     logs: Path
     wanode_pid: int
     sandbox_pid: int
+    env: dict[str, str] = field(default_factory=dict)
+    # `wanode serve` processes started beside the first (see `second_serve`), while they run.
+    extra_wanode_pids: list[int] = field(default_factory=list)
 
     def cpu(self) -> dict[str, float]:
-        """CPU seconds used so far by wanode, the sandbox and this process (the load side)."""
-        return {
-            "wanode": cpu_seconds(self.wanode_pid),
+        """CPU seconds used so far by wanode, the sandbox and this process (the load side).
+
+        With a second wanode process running, `wanode` is the sum over both, and `wanode_0`,
+        `wanode_1` are each one's."""
+        wanode = [cpu_seconds(pid) for pid in (self.wanode_pid, *self.extra_wanode_pids)]
+        spent = {
+            "wanode": sum(wanode),
             "sandbox": cpu_seconds(self.sandbox_pid),
             "client": time.process_time(),
         }
+        if len(wanode) > 1:
+            spent.update({f"wanode_{i}": cpu for i, cpu in enumerate(wanode)})
+        return spent
+
+    async def sent_twice_or_missing(self, waids: Sequence[str]) -> list[str]:
+        """What the sandbox's receive log says is wrong with a run that messaged each of
+        `waids` once: a customer sent to twice or never, or a send answered again for a
+        repeated idempotency key (Graph would have sent it twice). Empty when all is well."""
+        wanted = set(waids)
+        sent: Counter[str] = Counter()
+        wamids: set[str] = set()
+        replayed = 0
+        async with httpx.AsyncClient(
+            base_url=self.sandbox_url, timeout=120.0, trust_env=False
+        ) as client:
+            for number in self.numbers:
+                params = {"phone_number_id": number.phone_number_id}
+                log = await client.get("/log", params=params)
+                log.raise_for_status()
+                for entry in orjson.loads(log.content):
+                    if entry["to"] in wanted:
+                        sent[entry["to"]] += 1
+                        wamids.add(entry["wamid"])
+                replays = await client.get("/log/replays", params=params)
+                replays.raise_for_status()
+                replayed += sum(1 for r in orjson.loads(replays.content) if r["wamid"] in wamids)
+        found = []
+        twice = [waid for waid, count in sent.items() if count > 1]
+        if twice:
+            found.append(f"{len(twice)} customers sent to more than once (e.g. {twice[0]})")
+        if len(sent) != len(wanted):
+            found.append(f"{len(wanted) - len(sent)} of {len(wanted)} customers never sent to")
+        if replayed:
+            found.append(f"{replayed} sends repeated with the same idempotency key")
+        return found
 
     async def count_accepted(self, tag: str) -> tuple[int, float | None]:
         """How many messages of run `tag` the gateway accepted, and when the last one was."""
@@ -213,20 +257,7 @@ async def running(config: BenchConfig, kind: str, notify_url: str) -> AsyncItera
                 await _provision(sandbox_url, numbers, f"{wanode_url}/webhooks/whatsapp")
                 await _provision(sandbox_url, peers, None)
                 wanode_log = workdir / "wanode.log"
-                processes.append(
-                    _spawn(
-                        [
-                            "serve",
-                            "--no-sandbox",
-                            "--host",
-                            "127.0.0.1",
-                            "--port",
-                            str(wanode_port),
-                        ],
-                        env,
-                        wanode_log,
-                    )
-                )
+                processes.append(_spawn(_serve_args(wanode_port), env, wanode_log))
                 await _wait_ready(f"{wanode_url}/healthz", processes[-1], wanode_log)
                 yield Stack(
                     database=kind,
@@ -241,11 +272,35 @@ async def running(config: BenchConfig, kind: str, notify_url: str) -> AsyncItera
                     logs=workdir,
                     wanode_pid=processes[1].pid,
                     sandbox_pid=processes[0].pid,
+                    env=env,
                 )
             finally:
                 for process in reversed(processes):
                     await _stop(process)
                 await db.dispose()
+
+
+def _serve_args(port: int) -> list[str]:
+    return ["serve", "--no-sandbox", "--host", "127.0.0.1", "--port", str(port)]
+
+
+@asynccontextmanager
+async def second_serve(stack: Stack) -> AsyncIterator[int]:
+    """Another `wanode serve` over the stack's database, with the same settings, on a port of
+    its own (yielded); its CPU counts in `stack.cpu()` while it runs. Its engine claims work
+    beside the first's (leases, SKIP LOCKED); each process paces on its own (no Redis), which
+    does not bind at the bench's rates. The sandbox's webhooks still go to the first."""
+    port = free_port()
+    log = stack.logs / f"wanode-{port}.log"
+    process = _spawn(_serve_args(port), stack.env, log)
+    try:
+        await _wait_ready(f"http://127.0.0.1:{port}/healthz", process, log)
+        stack.extra_wanode_pids.append(process.pid)
+        yield port
+    finally:
+        if process.pid in stack.extra_wanode_pids:
+            stack.extra_wanode_pids.remove(process.pid)
+        await _stop(process)
 
 
 async def _provision(sandbox_url: str, numbers: list[Number], webhook_url: str | None) -> None:

@@ -109,28 +109,56 @@ class Pool:
         self._all.clear()
 
 
+# A message's DRs in the order its life produces them: submitted (sent), delivered, read.
+LIFECYCLE = ("7501", "7500", "7502")
+
+
 @dataclass
 class Tally:
-    """What the receiver has seen: DRs by code, and when the last of each code arrived."""
+    """What the receiver has seen of one run (one correlationid): DRs by code, when the last of
+    each code arrived, and each message's codes (by transid) in the order they arrived."""
 
     by_code: dict[str, int] = field(default_factory=dict)
     last_at: dict[str, float] = field(default_factory=dict)
     total: int = 0
+    codes: dict[str, list[str]] = field(default_factory=dict)
 
-    def add(self, code: str, at: float) -> None:
+    def add(self, code: str, at: float, transid: str = "") -> None:
         self.by_code[code] = self.by_code.get(code, 0) + 1
         self.last_at[code] = at
         self.total += 1
+        seen = self.codes.get(transid)
+        if seen is None:
+            self.codes[transid] = [code]
+        else:
+            seen.append(code)
 
     def count(self, code: str) -> int:
         return self.by_code.get(code, 0)
 
+    def problems(self, messages: int, expected: tuple[str, ...] = LIFECYCLE) -> list[str]:
+        """What is wrong with the run's DRs: a message count other than `messages`, or a
+        message whose DRs are not `expected` exactly (one of each, in order). Empty when all
+        is well."""
+        found = []
+        if len(self.codes) != messages:
+            found.append(f"DRs for {len(self.codes)} messages, expected {messages}")
+        wanted = list(expected)
+        wrong = [(transid, codes) for transid, codes in self.codes.items() if codes != wanted]
+        if wrong:
+            transid, codes = wrong[0]
+            found.append(
+                f"{len(wrong)} messages with DRs other than {wanted} (transid {transid!r}: {codes})"
+            )
+        return found
+
 
 class Receiver:
-    """A notify URL on loopback: answers every POST 200 and tallies the DRs by code."""
+    """A notify URL on loopback: answers every POST 200 and tallies the DRs by correlationid
+    (each measurement's tag) and, within one, by code and by message."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self.tally = Tally()
+        self.tallies: dict[str, Tally] = {}
         self._clock = clock
         self._server: asyncio.Server | None = None
         self.port = 0
@@ -143,8 +171,15 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/dr"
 
+    def tally(self, tag: str) -> Tally:
+        """The DRs of run `tag` so far (an empty tally before the first)."""
+        found = self.tallies.get(tag)
+        if found is None:
+            found = self.tallies[tag] = Tally()
+        return found
+
     def reset(self) -> None:
-        self.tally = Tally()
+        self.tallies = {}
 
     async def close(self) -> None:
         if self._server is not None:
@@ -170,8 +205,10 @@ class Receiver:
 
     def _count(self, body: bytes) -> None:
         try:
-            info = orjson.loads(body)["deliveryInfoNotification"]["deliveryInfo"]
-            code = str(info["code"])
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            code = "unparsed"
-        self.tally.add(code, self._clock())
+            report = orjson.loads(body)["deliveryInfoNotification"]
+            code = str(report["deliveryInfo"]["code"])
+            transid = str(report.get("transid", ""))
+            tag = str(report.get("correlationid", ""))
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            code, transid, tag = "unparsed", "", ""
+        self.tally(tag).add(code, self._clock(), transid)

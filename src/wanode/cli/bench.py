@@ -20,7 +20,12 @@ _LABELS = {
     "lifecycle_single": "lifecycle, 1 dest/request",
     "submit_batch": "submit, 1000 dest/request",
     "lifecycle_batch": "lifecycle, 1000 dest/request",
+    "workers": "lifecycle, 1000 dest, 2 processes",
     "latency": "API latency",
+    "paced": "lifecycle at paced rate",
+    "latency1000_idle": "1000-dest request, idle",
+    "latency1000_busy": "1000-dest request, busy",
+    "idle": "idle wanode serve",
 }
 
 # Piped or redirected, the table still gets room for its columns (Rich assumes 80 there).
@@ -53,14 +58,39 @@ def bench(
             help="A PostgreSQL server the bench may create (and drop) a database on",
         ),
     ] = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
+    paced_rate: Annotated[
+        float, typer.Option(min=0.1, help="Offered msg/s for the paced lifecycle")
+    ] = 50.0,
+    paced_seconds: Annotated[
+        float, typer.Option(min=0.1, help="How long the paced lifecycle offers its rate")
+    ] = 10.0,
+    idle_seconds: Annotated[
+        float, typer.Option(min=0.1, help="How long the idle server's CPU is measured")
+    ] = 10.0,
+    skip: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated measurements to leave out: paced, latency1000, workers, idle"
+        ),
+    ] = "",
+    profile: Annotated[
+        bool,
+        typer.Option(
+            help="Sample `wanode serve` with py-spy during the lifecycles and split its CPU by "
+            "component (API, dispatch, statuses, DRs...) in the JSON"
+        ),
+    ] = False,
 ) -> None:
     """Measure wanode against the sandbox over loopback HTTP, beside pywa and bare httpx."""
     # The bench (pywa, the load generators) is imported only when it runs.
     from wanode.bench import BenchConfig, run_bench
-    from wanode.bench.config import DATABASES
+    from wanode.bench.config import DATABASES, OPTIONAL
 
     if database not in (*DATABASES, "both"):
         raise typer.BadParameter("sqlite, postgresql or both", param_hint="--database")
+    skipped = frozenset(name.strip() for name in skip.split(",") if name.strip())
+    if not skipped <= set(OPTIONAL):
+        raise typer.BadParameter(f"of {', '.join(OPTIONAL)}", param_hint="--skip")
 
     config = BenchConfig(
         messages=messages,
@@ -70,9 +100,17 @@ def bench(
         latency_rate=rate,
         latency_seconds=latency_seconds,
         postgres_url=postgres_url,
+        paced_rate=paced_rate,
+        paced_seconds=paced_seconds,
+        idle_seconds=idle_seconds,
+        skip=skipped,
+        profile=profile,
     )
     report = asyncio.run(run_bench(config, progress=lambda line: err.print(f"[dim]{line}[/dim]")))
     out.print(table(report))
+    split = components_table(report)
+    if split is not None:
+        out.print(split)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report, indent=2) + "\n")
@@ -93,18 +131,16 @@ def table(report: dict[str, Any]) -> Table:
     grid.add_column("notes")
     for kind, found in report["databases"].items():
         for key, result in found["results"].items():
-            notes = ""
-            if "p99_ms" in result:
-                notes = f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
+            notes = _notes(key, result)
             # The side being measured: the client for the peers, wanode for wanode's rows.
             cpu = result.get("cpu_ms_per_msg", {})
             spender = "client" if key in ("sandbox", "pywa") else "wanode"
             grid.add_row(
                 kind,
                 _LABELS.get(key, key),
-                str(result["messages"]),
+                str(result["messages"]) if result["messages"] else "",
                 f"{result['seconds']:.2f}",
-                f"{result['msg_per_s']:.0f}",
+                f"{result['msg_per_s']:.0f}" if result["messages"] else "",
                 f"{cpu[spender]:.2f}" if spender in cpu else "",
                 notes,
             )
@@ -119,3 +155,48 @@ def table(report: dict[str, Any]) -> Table:
             f"single {ratio['single']}, batch {ratio['batch']}",
         )
     return grid
+
+
+def components_table(report: dict[str, Any]) -> Table | None:
+    """wanode's CPU per message by component, for the runs `--profile` sampled."""
+    rows = [
+        (kind, key, result["wanode_cpu_by_component"])
+        for kind, found in report["databases"].items()
+        for key, result in found["results"].items()
+        if "wanode_cpu_by_component" in result
+    ]
+    if not rows:
+        return None
+    grid = Table(title="wanode CPU ms/msg by component (py-spy samples)")
+    grid.add_column("database")
+    grid.add_column("measurement")
+    grid.add_column("samples", justify="right")
+    grid.add_column("ms/msg by component")
+    for kind, key, split in rows:
+        shares = split.get("ms_per_msg", {})
+        text = ", ".join(f"{name} {ms:.2f}" for name, ms in shares.items()) or split.get("error")
+        grid.add_row(kind, _LABELS.get(key, key), str(split["samples"]), text)
+    return grid
+
+
+def _notes(key: str, result: dict[str, Any]) -> str:
+    if key == "idle":
+        share = result["cpu_percent_of_core"]
+        return f"wanode {share['wanode']}% of a core, sandbox {share['sandbox']}%"
+    if key == "workers":
+        cpu = result["cpu_ms_per_msg"]
+        return (
+            f"CPU x{result['cpu_ratio_to_one_process']} of 1 process "
+            f"({cpu.get('wanode_0', 0):.2f} + {cpu.get('wanode_1', 0):.2f})"
+        )
+    if key.startswith("latency1000"):
+        notes = f"answered in {result['latency_ms']} ms"
+        if "campaign_messages" in result:
+            notes += f" (campaign of {result['campaign_messages']})"
+        return notes
+    if "p99_ms" in result:
+        notes = f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
+        if key == "paced":
+            notes = f"{result['offered_per_s']:g} msg/s offered; API " + notes
+        return notes
+    return ""
