@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from wanode import __version__
 from wanode.api import (
@@ -30,11 +31,28 @@ from wanode.api import (
     webhooks,
 )
 from wanode.api.context import Context
+from wanode.api.fast import HotRoutes
 from wanode.api.limits import BodyLimit
 
 
-def create_app(ctx: Context, *, run_engine: bool = True) -> FastAPI:
-    """Build the API. With `run_engine`, the engine's loops live as long as the app."""
+class WanodeApp(FastAPI):
+    """FastAPI with the hot routes answered first, in bare ASGI (`api.fast`); every other
+    request, and a hot one whenever that path stands aside, goes through FastAPI."""
+
+    hot: HotRoutes | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hot = self.hot
+        handler = hot.route(scope) if hot is not None else None
+        if handler is not None:
+            await handler(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(ctx: Context, *, run_engine: bool = True, hot_routes: bool = True) -> WanodeApp:
+    """Build the API. With `run_engine`, the engine's loops live as long as the app. Without
+    `hot_routes`, FastAPI answers every route (tests compare the two)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -53,7 +71,7 @@ def create_app(ctx: Context, *, run_engine: bool = True) -> FastAPI:
 
     # WANODE_PROTECT_DOCS: the documents need a key too (api/docs.py), and so does /metrics.
     keyed = ctx.settings.protect_docs
-    app = FastAPI(
+    app = WanodeApp(
         title="wanode",
         version=__version__,
         description="Self-hosted WhatsApp Business messaging engine",
@@ -98,4 +116,11 @@ def create_app(ctx: Context, *, run_engine: bool = True) -> FastAPI:
         max_bytes=ctx.settings.max_request_bytes,
         read_timeout=ctx.settings.request_body_timeout,
     )
+    if hot_routes:
+        telemetry = getattr(app, "_native_telemetry", None)  # FastAPI's OpenTelemetry, if any
+        app.hot = HotRoutes(
+            ctx,
+            exception_handlers=app.exception_handlers,
+            telemetry_enabled=getattr(telemetry, "enabled", None),
+        )
     return app

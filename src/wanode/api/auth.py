@@ -23,11 +23,16 @@ from wanode.store import apps as app_queries
 
 
 async def require_key(request: Request, ctx: Context = Depends(context)) -> Caller:
-    authorization = request.headers.get("authorization")
+    return await authenticate(ctx, request.headers.get("authorization"), request.headers.get("key"))
+
+
+async def authenticate(ctx: Context, authorization: str | None, key: str | None) -> Caller:
+    """The caller of a request with these `Authorization` and `key` headers (None: absent), or
+    ApiError 7001/7002 (401). The routes' dependency and the hot routes (`api.fast`) both ask
+    here."""
     if authorization is not None and authorization[:7].lower() == "bearer ":
         # A JWT wins over a key sent beside it (webex-connect.md §1).
         return await _jwt_caller(ctx, authorization[7:].strip())
-    key = request.headers.get("key")
     if not key:
         raise ApiError(SYNC.KEY_MISSING)
     caller = await key_caller(ctx, key)

@@ -51,7 +51,12 @@ class ApiError(Exception):
 
 
 def error_body(request: Request, code: str, description: str, field: str | None) -> dict[str, Any]:
-    if request.url.path.startswith("/resources/"):
+    return error_content(request.url.path, code, description, field)
+
+
+def error_content(path: str, code: str, description: str, field: str | None) -> dict[str, Any]:
+    """The error body in the shape of `path`'s API (see the module's docstring)."""
+    if path.startswith("/resources/"):
         response: dict[str, Any] = {"code": code, "description": description}
         if field:
             response["field"] = field

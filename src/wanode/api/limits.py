@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wanode.api.errors import error_body
@@ -33,9 +33,8 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _answer(scope, send, 413, f"Request body over {self.max_bytes} bytes")
+        if declared_over(dict(scope.get("headers") or []).get(b"content-length"), self.max_bytes):
+            await refuse_too_large(scope, send, self.max_bytes)
             return
         body = _GuardedBody(self, scope, receive, send)
         try:
@@ -99,6 +98,45 @@ class _GuardedBody:
             self.answered = True
             await _answer(self.scope, self._send, status, description)
         return _DISCONNECT
+
+
+async def read_body(
+    scope: Scope, receive: Receive, send: Send, *, max_bytes: int, read_timeout: float
+) -> bytes | None:
+    """A whole request body read under BodyLimit's rules, for an app that reads it without the
+    guard around it (`api.fast`, which checks the Content-Length itself, `declared_over`): None
+    once the request is answered 413 or 408, as BodyLimit answers; `ClientDisconnect` if the
+    client leaves mid-body, as Starlette's `Request.body()` raises."""
+    deadline = asyncio.get_running_loop().time() + read_timeout
+    chunks: list[bytes] = []
+    received = 0
+    while True:
+        try:
+            async with asyncio.timeout_at(deadline):
+                message = await receive()
+        except TimeoutError:
+            await _answer(scope, send, 408, f"Request body not received within {read_timeout:g} s")
+            return None
+        if message["type"] != "http.request":
+            raise ClientDisconnect
+        chunk: bytes = message.get("body", b"")
+        received += len(chunk)
+        if received > max_bytes:
+            await refuse_too_large(scope, send, max_bytes)
+            return None
+        if chunk:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def declared_over(declared: bytes | None, max_bytes: int) -> bool:
+    """Whether a request's Content-Length (its last, as BodyLimit reads it) is over the limit."""
+    return declared is not None and declared.isdigit() and int(declared) > max_bytes
+
+
+async def refuse_too_large(scope: Scope, send: Send, max_bytes: int) -> None:
+    await _answer(scope, send, 413, f"Request body over {max_bytes} bytes")
 
 
 async def _answer(scope: Scope, send: Send, status: int, description: str) -> None:

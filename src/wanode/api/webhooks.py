@@ -35,8 +35,15 @@ async def verify(request: Request, ctx: Context = Depends(context)) -> PlainText
 
 @router.post("/webhooks/whatsapp")
 async def receive(request: Request, ctx: Context = Depends(context)) -> JSONResponse:
-    raw = await request.body()
-    signature = request.headers.get("x-hub-signature-256", "")
+    status, content = await accept(
+        ctx, await request.body(), request.headers.get("x-hub-signature-256", "")
+    )
+    return JSONResponse(content, status_code=status)
+
+
+async def accept(ctx: Context, raw: bytes, signature: str) -> tuple[int, dict[str, Any]]:
+    """A webhook POST's body and `X-Hub-Signature-256` header, checked and stored; the answer's
+    status and body. The route and the hot path (`api.fast`) both answer with this."""
     # Verify on the exact bytes before parsing anything; an app's secret signs its numbers.
     apps = ctx.all_apps.get("")
     signed_by = [app for app in apps or () if _signed(raw, signature, app["app_secret"])]
@@ -48,12 +55,12 @@ async def receive(request: Request, ctx: Context = Depends(context)) -> JSONResp
         signed_by = [app for app in apps if _signed(raw, signature, app["app_secret"])]
     if not signed_by:
         log.warning("webhook_bad_signature", has_signature=bool(signature))
-        return JSONResponse({"error": "invalid signature"}, status_code=401)
+        return 401, {"error": "invalid signature"}
     try:
         events = parse_webhook(orjson.loads(raw))
     except (orjson.JSONDecodeError, MalformedWebhook) as exc:
         log.warning("webhook_malformed", reason=str(exc))
-        return JSONResponse({"error": "malformed webhook"}, status_code=400)
+        return 400, {"error": "malformed webhook"}
     by_number: dict[str, dict[str, Any]] = {app["phone_number_id"]: app for app in signed_by}
     async with ctx.db.begin() as conn:
         ingested = await ingest(
@@ -66,7 +73,7 @@ async def receive(request: Request, ctx: Context = Depends(context)) -> JSONResp
     if ingested.loops:
         # Only the loops given work: a status wakes the status loop alone.
         ctx.engine.wake(*sorted(ingested.loops))
-    return JSONResponse({"received": ingested.stored})
+    return 200, {"received": ingested.stored}
 
 
 def _signed(raw: bytes, header: str, secret: str) -> bool:

@@ -97,7 +97,21 @@ class Node:
 
     def frozen(self) -> Mapping[str, Any]:
         """A private read-only copy, so a caller mutating the body cannot change an event."""
-        return MappingProxyType(copy.deepcopy(dict(self.data)))
+        return MappingProxyType(json_copy(dict(self.data)))
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of decoded JSON (`copy.deepcopy`'s result, in a fraction of its time):
+    dicts and lists are copied, strings, numbers, booleans and None shared (they are
+    immutable); anything else is left to `copy.deepcopy`."""
+    kind = type(value)
+    if kind is dict:
+        return {key: json_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [json_copy(item) for item in value]
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    return copy.deepcopy(value)
 
 
 def _malformed(path: str, expected: str, got: object) -> MalformedWebhook:
