@@ -86,6 +86,11 @@ class SandboxConfig:
     when they are waiting for the same number, as Meta may batch up to 1,000; the default, 1,
     posts each alone. Batching only merges what is already queued: nothing waits for a batch.
 
+    `status_tick` is the grid status timers fire on, in seconds: a status is emitted at the
+    first tick at or after it is due, never early and at most a tick late, so statuses due
+    within a tick of each other are emitted together (and, with `webhook_batch`, posted
+    together). 0 emits each exactly when due.
+
     `fault_rate`, `fault_kinds`, `fault_seed` and `fault_hang` inject faults into sends from
     the start (see `wanode.sandbox.faults`); `PUT /faults` changes them at run time.
 
@@ -120,6 +125,7 @@ class SandboxConfig:
     spam_window: float = 7 * 24 * 60 * 60.0
     template_pause_signals: int | None = 3
     webhook_batch: int = 1
+    status_tick: float = 0.01
     fault_rate: float = 0.0
     fault_kinds: str = ""
     fault_seed: int | None = None
@@ -131,6 +137,9 @@ class SandboxConfig:
     state_flush: float = 0.5
 
     def __post_init__(self) -> None:
+        tick = self.status_tick
+        if isinstance(tick, bool) or not math.isfinite(tick) or tick < 0:
+            raise ValueError("status_tick must be a finite, non-negative number of seconds")
         mps = self.throughput_mps
         if mps is not None and (isinstance(mps, bool) or not math.isfinite(mps) or mps <= 0):
             raise ValueError("throughput_mps must be a positive number of messages per second")

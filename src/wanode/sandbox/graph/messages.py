@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from starlette.datastructures import UploadFile
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 # A send repeating an accepted one's key gets its answer again (see `idempotency`).
 IDEMPOTENCY = "Idempotency-Key"
+# The answer to a read receipt.
+READ: dict[str, Any] = {"success": True}
 
 log = structlog.get_logger(__name__)
 
@@ -41,16 +43,15 @@ class MessageRoutes:
         self.graph = graph
 
     async def messages(self, request: Request) -> Response:
-        """`POST /{version}/{phone-number-id}/messages`: send a message, or mark one read."""
+        """`POST /{version}/{phone-number-id}/messages`: send a message, or mark one read.
+
+        Without faults to inject, `wanode.sandbox.graph.front` serves this path itself."""
         version = params.version(request)
         number = self._number(request)
         payload = await params.graph_json(request)
-        parsed = parse_request(payload, self.sandbox.config)
-        if isinstance(parsed, ReadReceipt):
-            self.sandbox.mark_read(number, parsed.message_id)
-            return JSONResponse({"success": True})
-        if parsed.recipient is not None:
-            parsed = _resolved(parsed, number)
+        parsed = self._parsed(number, payload)
+        if parsed is None:
+            return JSONResponse(READ)
         fault = self.sandbox.faults.draw()
         if fault is not None and fault not in AFTER_ACCEPT:
             return await self._fault(request, fault)
@@ -65,13 +66,29 @@ class MessageRoutes:
         elif fault is not None:
             return await self._fault(request, fault)
         await self.sandbox.faults.after_accept()
-        return JSONResponse(
-            {
-                "messaging_product": "whatsapp",
-                "contacts": [_contact(parsed)],
-                "messages": [{"id": wamid}],
-            }
+        return JSONResponse(sent(parsed, wamid))
+
+    def send(
+        self, version: str, number: BusinessNumber, payload: Any, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        """A send (or read receipt) when no fault is to be injected: the answer's JSON."""
+        parsed = self._parsed(number, payload)
+        if parsed is None:
+            return READ
+        wamid = self.sandbox.accept(
+            number, version, parsed, payload, idempotency_key=idempotency_key
         )
+        return sent(parsed, wamid)
+
+    def _parsed(self, number: BusinessNumber, payload: Any) -> SendRequest | None:
+        """The send `payload` asks for; None for a read receipt, which is done at once."""
+        parsed = parse_request(payload, self.sandbox.config)
+        if isinstance(parsed, ReadReceipt):
+            self.sandbox.mark_read(number, parsed.message_id)
+            return None
+        if parsed.recipient is not None:
+            parsed = _resolved(parsed, number)
+        return parsed
 
     async def _fault(self, request: Request, fault: str) -> Response:
         """Answer a send as the injected `fault` says (see `wanode.sandbox.faults`)."""
@@ -155,6 +172,15 @@ def _resolved(parsed: SendRequest, number: BusinessNumber) -> SendRequest:
             "user of this business",
         )
     return dataclasses.replace(parsed, wa_id=wa_id)
+
+
+def sent(parsed: SendRequest, wamid: str) -> dict[str, Any]:
+    """The answer to an accepted send."""
+    return {
+        "messaging_product": "whatsapp",
+        "contacts": [_contact(parsed)],
+        "messages": [{"id": wamid}],
+    }
 
 
 def _contact(parsed: SendRequest) -> dict[str, str]:

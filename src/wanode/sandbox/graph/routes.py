@@ -22,10 +22,17 @@ if TYPE_CHECKING:
 _EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def graph_routes(sandbox: Platform) -> list[Route]:
-    templates = TemplateRoutes(sandbox)
-    graph = GraphRoutes(sandbox)
-    routes = MessageRoutes(sandbox, templates, graph)
+def message_routes(sandbox: Platform) -> MessageRoutes:
+    """The send and media routes (with the template and number routes they pass objects to)."""
+    return MessageRoutes(sandbox, TemplateRoutes(sandbox), GraphRoutes(sandbox))
+
+
+def graph_routes(sandbox: Platform, routes: MessageRoutes | None = None) -> list[Route]:
+    """The route table; `routes`, when given, serves the message paths (the one
+    `wanode.sandbox.graph.front` also serves sends with)."""
+    routes = routes or message_routes(sandbox)
+    templates = routes.templates
+    graph = routes.graph
     entries = EntryRoutes(sandbox)
     return [
         Route("/attachments/{media_id}", routes.download, methods=["GET"], name="download"),

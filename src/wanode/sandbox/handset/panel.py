@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from wanode.sandbox.http import params
+from wanode.sandbox.http.answers import json_answer
 from wanode.sandbox.rules.errors import SandboxError
 from wanode.sandbox.samples import SAMPLES, sample
 from wanode.sandbox.state.numbers import BusinessNumber
@@ -36,12 +37,16 @@ class PanelRoutes:
     async def receive_log(self, request: Request) -> Response:
         """Every accepted send, oldest first (`?phone_number_id=` for one number's)."""
         entries = self.sandbox.receive_log.entries(request.query_params.get("phone_number_id"))
-        return JSONResponse([entry.as_json() for entry in entries])
+        return json_answer(
+            [entry.as_json() for entry in entries], floats=(e.received_at for e in entries)
+        )
 
     async def replays(self, request: Request) -> Response:
         """Every send answered again for a repeated idempotency key, oldest first."""
         replays = self.sandbox.receive_log.replays(request.query_params.get("phone_number_id"))
-        return JSONResponse([replay.as_json() for replay in replays])
+        return json_answer(
+            [replay.as_json() for replay in replays], floats=(r.replayed_at for r in replays)
+        )
 
     async def handset(self, request: Request) -> Response:
         wa_id = params.wa_id(request)

@@ -19,10 +19,12 @@ from wanode.sandbox.config import SandboxConfig
 from wanode.sandbox.faults import Faults
 from wanode.sandbox.platform.events import HandsetEvents
 from wanode.sandbox.platform.persistence import Persistence
+from wanode.sandbox.platform.timeline import Timeline
+from wanode.sandbox.rules.bsuid import user_id
 from wanode.sandbox.rules.errors import MetaError, SandboxError
 from wanode.sandbox.rules.media_links import MediaLinks
 from wanode.sandbox.rules.rates import RateLimits
-from wanode.sandbox.rules.tokens import RetiredTokens, bearer, same
+from wanode.sandbox.rules.tokens import RetiredTokens, bearer, bearer_header, same
 from wanode.sandbox.state.handsets import Handset, Handsets, InboxEntry, SentEntry
 from wanode.sandbox.state.idempotency import IdempotencyKeys
 from wanode.sandbox.state.journal import Journal
@@ -35,7 +37,7 @@ from wanode.sandbox.state.state_file import StateFile
 from wanode.sandbox.state.templates import Template, TemplateStore, sample_spec
 from wanode.sandbox.webhooks.delivery import Webhooks
 from wanode.sandbox.webhooks.identity import without_identity
-from wanode.sandbox.webhooks.payloads import envelope
+from wanode.sandbox.webhooks.payloads import entry_bytes, envelope
 from wanode.sandbox.webhooks.user_ids import with_user_ids
 
 log = structlog.get_logger(__name__)
@@ -87,6 +89,8 @@ class Core:
         self._numbers: dict[str, BusinessNumber] = {}
         self._inbound: dict[str, tuple[Handset, SentEntry]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Every message's next status, on one timer (see `Timeline`).
+        self._timeline = Timeline(self.config.status_tick)
         # Inbox entries read from the state file, with their handsets, for `start` to resume.
         self._restored: list[tuple[Handset, InboxEntry, bool]] = []
         # And the templates whose review was under way.
@@ -140,8 +144,14 @@ class Core:
         Like Graph, the token is judged first: a token no number knows is 190 even on an
         unknown number; a known token on an unknown number is 803.
         """
-        token = self._known_token(authorization)
         number = self._numbers.get(phone_number_id)
+        if number is not None and authorization is not None:
+            # The usual request: exactly "Bearer <the number's token>", one comparison; what
+            # `bearer` would judge any other way goes through it.
+            expected = bearer_header(number.access_token)
+            if expected is not None and same(authorization, expected):
+                return number
+        token = self._known_token(authorization)
         if number is None:
             raise MetaError(
                 803,
@@ -193,8 +203,11 @@ class Core:
             if pending:
                 await asyncio.wait(pending)
                 continue
+            if self._timeline:
+                await self._timeline.join()
+                continue
             await self._webhooks.join()
-            if not any(not task.done() for task in self._tasks):
+            if not self._timeline and not any(not task.done() for task in self._tasks):
                 return
 
     def start(self) -> None:
@@ -207,6 +220,7 @@ class Core:
         """Cancel every pending timer and webhook delivery and close the webhook client; with
         a state file, write the last changes to it (pending statuses resume at the next start)."""
         self.events.close()
+        self._timeline.cancel()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -280,6 +294,16 @@ class Core:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("sandbox.lifecycle.crashed", exc_info=task.exception())
+
+    def _post_status(self, number: BusinessNumber, item: dict[str, Any]) -> None:
+        """A status webhook: its one status item, and beside it the recipient's `contacts`
+        entry with the BSUID (what `_post` makes of `{"statuses": [item]}`, built once)."""
+        wa_id = item["recipient_id"]
+        value = {
+            "statuses": [item],
+            "contacts": [{"wa_id": wa_id, "user_id": user_id(wa_id, number.waba_id)}],
+        }
+        self._webhooks.post_entry(number.phone_number_id, entry_bytes(number, value))
 
     def _post(self, number: BusinessNumber, value: dict[str, Any]) -> None:
         value = with_user_ids(value, number.waba_id)

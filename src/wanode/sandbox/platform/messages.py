@@ -4,6 +4,7 @@ sent, delivered and read, each a webhook; parked while the handset is offline.""
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 import structlog
@@ -30,6 +31,11 @@ log = structlog.get_logger(__name__)
 
 # Meta sends only `sent` for reactions, never `delivered` or `read` (cloud-api.md §4.5).
 _SENT_ONLY = frozenset({"reaction"})
+
+
+@functools.lru_cache(maxsize=1024)
+def _digits(display_phone_number: str) -> str:
+    return "".join(filter(str.isdigit, display_phone_number))
 
 
 class Messages(Core):
@@ -61,7 +67,7 @@ class Messages(Core):
                     self.clock(), number.phone_number_id, known, idempotency_key
                 )
                 return known
-        if request.wa_id == "".join(filter(str.isdigit, number.display_phone_number)):
+        if request.wa_id == _digits(number.display_phone_number):
             raise MetaError(131021, "to: the recipient is the sending business number")
         policies.check_allowed(
             self.number_states.of(number.phone_number_id).allowed_recipients, request.wa_id
@@ -111,7 +117,7 @@ class Messages(Core):
         self.receive_log.record(entry, idempotency_key)
         if idempotency_key is not None:
             self.idempotency.remember(number.phone_number_id, idempotency_key, entry.wamid)
-        self._spawn(self._lifecycle(entry, handset))
+        self._begin(entry, handset, asyncio.get_running_loop().time())
         log.info(
             "sandbox.message.accepted",
             phone_number_id=number.phone_number_id,
@@ -146,15 +152,13 @@ class Messages(Core):
                 continue
             start = loop_now - max(0.0, wall_now - entry.accepted_at)
             if entry.status is None:
-                self._spawn(self._lifecycle(entry, handset, start=start))
+                self._begin(entry, handset, start)
             elif entry.kind not in _SENT_ONLY:
-                self._spawn(
-                    self._deliver(
-                        entry,
-                        handset,
-                        delivered_at=start + handset.config.delivered_delay,
-                        read_at=start + handset.config.read_delay,
-                    )
+                self._deliver(
+                    entry,
+                    handset,
+                    delivered_at=start + handset.config.delivered_delay,
+                    read_at=start + handset.config.read_delay,
                 )
 
     def _restriction(
@@ -168,8 +172,12 @@ class Messages(Core):
             return 131026, policies.BLOCKED
         limit = self.config.spam_limit
         feedback = self.number_states.of(phone_number_id).feedback
-        if limit is not None and (
-            policies.recent((f["at"] for f in feedback), now=now, window=self.config.spam_window)
+        if (
+            limit is not None
+            and feedback
+            and policies.recent(
+                (f["at"] for f in feedback), now=now, window=self.config.spam_window
+            )
             >= limit
         ):
             return 131048, policies.SPAM_RESTRICTED
@@ -210,50 +218,69 @@ class Messages(Core):
             )
         return media
 
-    async def _lifecycle(
-        self, entry: InboxEntry, handset: Handset, *, start: float | None = None
-    ) -> None:
-        """From acceptance (at `start` on the loop's clock, now by default) to the last status."""
-        if start is None:
-            start = asyncio.get_running_loop().time()
+    def _begin(self, entry: InboxEntry, handset: Handset, start: float) -> None:
+        """From acceptance (at `start` on the loop's clock) to the last status: the first is due
+        `sent_delay` after it (see `Timeline`)."""
         if entry.links and entry.failure is None and self.media_links is not None:
-            # Meta fetches a link after accepting the message: its failure is asynchronous.
-            entry.failure = await self.media_links.failure(entry.links)
-        await _sleep_until(start + handset.config.sent_delay)
+            self._spawn(self._fetch_links(entry, handset, start))
+            return
+        self._timeline.at(
+            start + handset.config.sent_delay, self._first_status, entry, handset, start
+        )
+
+    async def _fetch_links(self, entry: InboxEntry, handset: Handset, start: float) -> None:
+        # Meta fetches a link after accepting the message: its failure is asynchronous.
+        assert self.media_links is not None
+        entry.failure = await self.media_links.failure(entry.links)
+        self._timeline.at(
+            start + handset.config.sent_delay, self._first_status, entry, handset, start
+        )
+
+    def _first_status(self, entry: InboxEntry, handset: Handset, start: float) -> None:
         if entry.failure is not None:
             self._emit(entry, handset, "failed")
             return
         self._emit(entry, handset, "sent")
         if entry.kind in _SENT_ONLY:
             return
-        await self._deliver(
+        self._deliver(
             entry,
             handset,
             delivered_at=start + handset.config.delivered_delay,
             read_at=start + handset.config.read_delay,
         )
 
-    async def _deliver(
+    def _deliver(
         self, entry: InboxEntry, handset: Handset, *, delivered_at: float, read_at: float
     ) -> None:
         """Move a sent message to delivered, then read; park it whenever the handset is offline."""
         if entry.status == "sent":
-            await _sleep_until(delivered_at)
-            if not handset.config.online:
-                handset.waiting.append(entry)
-                self._note(entry)
-                return
-            self._emit(entry, handset, "delivered")
-        if not handset.config.reads:
+            self._timeline.at(delivered_at, self._delivered, entry, handset, read_at)
+        else:
+            self._read_when(entry, handset, read_at)
+
+    def _delivered(self, entry: InboxEntry, handset: Handset, read_at: float) -> None:
+        if not handset.config.online:
+            self._park(entry, handset)
             return
-        await _sleep_until(read_at)
+        self._emit(entry, handset, "delivered")
+        self._read_when(entry, handset, read_at)
+
+    def _read_when(self, entry: InboxEntry, handset: Handset, read_at: float) -> None:
+        if handset.config.reads:
+            self._timeline.at(read_at, self._read, entry, handset)
+
+    def _read(self, entry: InboxEntry, handset: Handset) -> None:
         if not handset.config.reads:
             return
         if not handset.config.online:
-            handset.waiting.append(entry)
-            self._note(entry)
+            self._park(entry, handset)
             return
         self._emit(entry, handset, "read")
+
+    def _park(self, entry: InboxEntry, handset: Handset) -> None:
+        handset.waiting.append(entry)
+        self._note(entry)
 
     def _resume(self, handset: Handset) -> None:
         """The handset came online: what waited is delivered now, and read after the usual gap."""
@@ -262,7 +289,7 @@ class Messages(Core):
         gap = max(0.0, handset.config.read_delay - handset.config.delivered_delay)
         for entry in waiting:
             self._note(entry)
-            self._spawn(self._deliver(entry, handset, delivered_at=now, read_at=now + gap))
+            self._deliver(entry, handset, delivered_at=now, read_at=now + gap)
 
     def _emit(self, entry: InboxEntry, handset: Handset, name: str) -> None:
         # The inbox shows an entry from its first status on: then it is new to a watcher.
@@ -270,12 +297,14 @@ class Messages(Core):
         entry.status = name
         self._note(entry)
         self.events.publish(entry.wa_id, kind, entry.wamid, name)
-        item = status(
-            entry, name, now=int(self.clock()), identity_key_hash=handset.identity_key_hash
+        number = self._numbers[entry.phone_number_id]
+        # Identity key hashes ride on webhooks only while the number's check is on.
+        identity = (
+            handset.identity_key_hash
+            if self.number_states.of(number.phone_number_id).identity_check
+            else None
         )
-        self._post(self._numbers[entry.phone_number_id], {"statuses": [item]})
+        self._post_status(
+            number, status(entry, name, now=int(self.clock()), identity_key_hash=identity)
+        )
         log.info("sandbox.status", wamid=entry.wamid, status=name)
-
-
-async def _sleep_until(deadline: float) -> None:
-    await asyncio.sleep(max(0.0, deadline - asyncio.get_running_loop().time()))

@@ -62,6 +62,33 @@ def _key(business: str) -> tuple[int, int]:
 def _country(wa_id: str) -> str:
     """The user's country: the region of the number's country code ("ZZ" when it has none,
     as +800 and the other non-geographic codes)."""
+    region = _sole_region(wa_id)
+    if region is not None:
+        return region
+    return _parsed_country(wa_id)
+
+
+def _sole_region(wa_id: str) -> str | None:
+    """`_parsed_country` without parsing, for a number of the usual length whose country code
+    belongs to one region only (+49 is Germany whatever follows; +1 is not): None otherwise.
+
+    phonenumbers takes the country code as the shortest prefix of one to three digits that is
+    one, and names a code's only region without looking further; a national number of four
+    digits or more is never too short or too long for `parse`.
+    """
+    if not 7 <= len(wa_id) <= 15 or not wa_id.isdigit() or wa_id[0] == "0":
+        return None
+    for size in (1, 2, 3):
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(wa_id[:size]))
+        if regions is not None:
+            if len(regions) != 1 or len(wa_id) - size < 4:
+                return None
+            region: str = regions[0]
+            return region if region.isalpha() and len(region) == 2 else "ZZ"
+    return None
+
+
+def _parsed_country(wa_id: str) -> str:
     try:
         number = phonenumbers.parse("+" + wa_id)
     except phonenumbers.NumberParseException:

@@ -13,6 +13,7 @@ with Graph's own message (not "(#190) <title>") and, for an expired token, subco
 
 from __future__ import annotations
 
+import functools
 import hmac
 import time
 from collections.abc import Iterable
@@ -72,6 +73,16 @@ def bearer(
 
 def same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
+
+
+@functools.lru_cache(maxsize=1024)
+def bearer_header(token: str) -> str | None:
+    """The `Authorization` header `bearer` reads as `token` and nothing else, written the way
+    clients write it ("Bearer <token>"); None for a token `bearer` would refuse as malformed.
+    A request carrying exactly this header for the number that has `token` may act for it."""
+    if not token or token != token.strip() or not token.isprintable() or " " in token:
+        return None
+    return f"Bearer {token}"
 
 
 def _token_error(details: str, message: str, *, subcode: int | None = None) -> MetaError:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from wanode.sandbox.config import HandsetConfig
+from wanode.sandbox.rules.entropy import ENTROPY
 
 if TYPE_CHECKING:
     from wanode.sandbox.rules.hydration import Rendered
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def new_identity_key_hash() -> str:
     """A fresh identity key hash, shaped like Meta's (short base64, e.g. "DF2lS5v2W6x=")."""
-    return base64.b64encode(secrets.token_bytes(8)).decode()
+    return base64.b64encode(ENTROPY.bytes(8)).decode()
 
 
 @dataclass
