@@ -116,7 +116,11 @@ def pacing_json(status: PacingStatus) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/apps", status_code=201)
+@router.post(
+    "/v1/apps",
+    status_code=201,
+    responses={409: {"description": "The phone number id is registered to another app"}},
+)
 async def create_app(
     body: AppIn, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
 ) -> dict[str, Any]:
@@ -229,7 +233,11 @@ def _signing_needs_a_secret() -> ApiError:
     )
 
 
-@router.delete("/v1/apps/{app_id}", status_code=204)
+@router.delete(
+    "/v1/apps/{app_id}",
+    status_code=204,
+    responses={409: {"description": "The app still has messages or other records"}},
+)
 async def delete_app(
     app_id: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
 ) -> Response:

@@ -97,7 +97,13 @@ _IMPORT_BODY = {
 }
 
 
-@router.put(_ONE, openapi_extra=_PUT_BODY)
+@router.put(
+    _ONE,
+    openapi_extra=_PUT_BODY,
+    responses={
+        409: {"description": "The number or profile is another customer's, or changed meanwhile"}
+    },
+)
 async def put_contact(
     customerid: str,
     request: Request,
@@ -159,7 +165,7 @@ async def put_contact(
     return public(row, now, bsuid=bsuids.get(row["customer_id"]))
 
 
-@router.get(_ONE)
+@router.get(_ONE, responses={400: {"description": "Not a valid customer id"}})
 async def get_contact(
     customerid: str,
     ctx: Context = Depends(context),
@@ -179,7 +185,7 @@ async def get_contact(
     return public(row, ctx.engine.clock(), bsuid=bsuids.get(customer_id))
 
 
-@router.delete(_ONE, status_code=204)
+@router.delete(_ONE, status_code=204, responses={400: {"description": "Not a valid customer id"}})
 async def delete_contact(
     customerid: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
 ) -> Response:

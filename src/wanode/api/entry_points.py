@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from wanode.api._time import iso
 from wanode.api.auth import own_app, require_key, scope
 from wanode.api.context import Caller, Context, context
-from wanode.api.errors import ApiError
+from wanode.api.errors import WHATSAPP_ANSWERS, WHATSAPP_ANSWERS_NO_BODY, ApiError
 from wanode.codes import SYNC
 from wanode.engine import entry_points as use_cases
 from wanode.engine.submit import UnknownApp
@@ -70,7 +70,7 @@ def public(row: dict[str, Any], app: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/entry-points", status_code=201)
+@router.post("/v1/entry-points", status_code=201, responses=WHATSAPP_ANSWERS)
 async def create_entry_point(
     body: EntryPointIn,
     response: Response,
@@ -124,7 +124,7 @@ async def get_entry_point(
     return public(row, app)
 
 
-@router.delete("/v1/entry-points/{code}", status_code=204)
+@router.delete("/v1/entry-points/{code}", status_code=204, responses=WHATSAPP_ANSWERS_NO_BODY)
 async def delete_entry_point(
     code: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
 ) -> Response:
@@ -142,13 +142,17 @@ async def delete_entry_point(
 
 
 _SCALE = Query(default=10, ge=1, le=40, description="Pixels (SVG units) per QR module.")
+_NOT_MODIFIED = {"description": "Not modified: the `If-None-Match` ETag is current"}
 _BORDER = Query(default=4, ge=0, le=16, description="Quiet zone, in modules (4 by the standard).")
 
 
 @router.get(
     "/v1/entry-points/{code}/qr.png",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "The QR code of the deep link"}},
+    responses={
+        200: {"content": {"image/png": {}}, "description": "The QR code of the deep link"},
+        304: _NOT_MODIFIED,
+    },
 )
 async def qr_png(
     code: str,
@@ -166,7 +170,8 @@ async def qr_png(
     "/v1/entry-points/{code}/qr.svg",
     response_class=Response,
     responses={
-        200: {"content": {"image/svg+xml": {}}, "description": "The QR code of the deep link"}
+        200: {"content": {"image/svg+xml": {}}, "description": "The QR code of the deep link"},
+        304: _NOT_MODIFIED,
     },
 )
 async def qr_svg(

@@ -103,3 +103,15 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             error_body(request, code, SYNC.DESCRIPTIONS[code], None), status_code=500
         )
+
+
+# For a route's `responses=`: what a route that asks WhatsApp (or the sandbox) before it answers
+# may answer besides its own refusals, with and without a body of its own (a body's route is
+# documented with 400 already). The OpenAPI document gives them the error body.
+WHATSAPP_ANSWERS: dict[int | str, dict[str, Any]] = {
+    502: {"description": "WhatsApp could not be reached, or failed"},
+}
+WHATSAPP_ANSWERS_NO_BODY: dict[int | str, dict[str, Any]] = {
+    400: {"description": "WhatsApp refused the request (its error in the message)"},
+    **WHATSAPP_ANSWERS,
+}

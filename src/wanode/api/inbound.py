@@ -10,7 +10,7 @@ from wanode.api._request import json_object, wa_id
 from wanode.api._time import iso
 from wanode.api.auth import require_key, scope
 from wanode.api.context import Caller, Context, context
-from wanode.api.errors import ApiError
+from wanode.api.errors import WHATSAPP_ANSWERS, ApiError
 from wanode.codes import SYNC
 from wanode.engine.receipts import UnknownInbound, mark_read
 from wanode.gateway import GatewayError
@@ -50,6 +50,7 @@ async def list_inbound(
 
 @router.post(
     "/v1/inbound/{wamid}/read",
+    responses=WHATSAPP_ANSWERS,
     openapi_extra={
         "requestBody": {
             "required": False,

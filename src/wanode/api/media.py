@@ -27,7 +27,7 @@ from starlette.formparsers import MultiPartException
 
 from wanode.api.auth import own_app, require_key
 from wanode.api.context import Caller, Context, context
-from wanode.api.errors import ApiError, error_body
+from wanode.api.errors import WHATSAPP_ANSWERS, ApiError, error_body
 from wanode.codes import DR_CODES, SYNC
 from wanode.engine.media import upload
 from wanode.engine.submit import UnknownApp
@@ -65,7 +65,7 @@ _FORM = {
 }
 
 
-@router.post("/v1/media", status_code=201, openapi_extra=_FORM)
+@router.post("/v1/media", status_code=201, openapi_extra=_FORM, responses=WHATSAPP_ANSWERS)
 async def upload_media(
     request: Request, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
 ) -> dict[str, Any]:

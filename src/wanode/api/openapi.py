@@ -15,9 +15,11 @@ the routes rather than by hand on each operation:
 - the webhook receiver, the short links and the metrics are documented as what they are
   (signed JSON from WhatsApp, a redirect, plain text).
 
-A route added later is covered by the same rules; what they cannot see (a 409, a call to
-WhatsApp that may answer 502) goes in `_EXTRA`, or in the route's own `responses=`, which get
-the error body too. tests/integration/test_openapi_conformance.py holds the document to it.
+A route added later is covered by the same rules, which follow a handler into the API's own
+functions it calls (a refusal inside `send_webex` counts); what they cannot see (a 409, a call
+to WhatsApp that may answer 502: `errors.WHATSAPP_ANSWERS`) the route declares in its own
+`responses=`, which get the error body too. tests/integration/test_openapi_conformance.py
+holds the document to it.
 
 It also answers 405 with an `Allow` header listing every method the path supports: Starlette
 lists only those of the first route that matched the path.
@@ -25,6 +27,8 @@ lists only those of the first route that matched the path.
 
 from __future__ import annotations
 
+import inspect
+import types
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
@@ -176,27 +180,6 @@ _NOT_BOTH: dict[str, dict[str, Any]] = {
     },
 }
 
-# What the rules below cannot see in a route's signature, by operation.
-_EXTRA: dict[tuple[str, str], tuple[int, ...]] = {
-    ("POST", "/v1/apps"): (409,),
-    # Its handler refuses another app's key inside `send_webex`, out of the rules' sight.
-    ("POST", "/resources/v1/messaging"): (403,),
-    ("DELETE", "/v1/apps/{app_id}"): (409,),
-    ("PUT", "/v1/contacts/{customerid}"): (409,),
-    ("GET", "/v1/media/{media_id}"): (409,),
-    ("GET", "/v1/contacts/{customerid}"): (400,),
-    ("DELETE", "/v1/contacts/{customerid}"): (400,),
-    ("GET", "/v1/entry-points/{code}/qr.png"): (304,),
-    ("GET", "/v1/entry-points/{code}/qr.svg"): (304,),
-    # These ask WhatsApp (or the sandbox) before they answer.
-    ("POST", "/v1/media"): (502,),
-    ("POST", "/v1/inbound/{wamid}/read"): (502,),
-    ("POST", "/v1/templates"): (502,),
-    ("POST", "/v1/templates/sync"): (502,),
-    ("DELETE", "/v1/templates/{template_id}"): (400, 502),
-    ("POST", "/v1/entry-points"): (502,),
-    ("DELETE", "/v1/entry-points/{code}"): (400, 502),
-}
 # Operations that answer 201 when they create what they were asked to write, 200 otherwise.
 _UPSERTS = frozenset(
     {("PUT", "/v1/contacts/{customerid}"), ("PUT", "/v1/notify-auth/{profile_id}")}
@@ -309,7 +292,6 @@ def _document(operation: dict[str, Any], route: Any, method: str, settings: Any)
         responses["201"] = {**responses["200"], "description": "Created"}
     # Error statuses the route declares itself (`responses=`) get the error body too.
     statuses = {int(code) for code in responses if code.isdigit() and int(code) >= 400}
-    statuses |= set(_EXTRA.get(key, ()))
     if has_body or any(p["in"] == "query" or _constrained(p) for p in parameters):
         statuses.add(400)
     if has_body:
@@ -361,9 +343,26 @@ def _document_signed_link(operation: dict[str, Any]) -> None:
     )
 
 
-def _called_names(function: Callable[..., Any] | None) -> tuple[str, ...]:
+def _called_names(function: Callable[..., Any] | None, seen: set[Any] | None = None) -> set[str]:
+    """The names `function` uses, and those of the API's own functions it calls, followed
+    through: a refusal inside `send_webex` counts for the route that calls it."""
     code = getattr(function, "__code__", None)
-    return tuple(code.co_names) if code is not None else ()
+    seen = set() if seen is None else seen
+    if code is None or code in seen:
+        return set()
+    seen.add(code)
+    names: set[str] = set()
+    codes = [code]
+    while codes:  # nested functions and comprehensions too
+        current = codes.pop()
+        names.update(current.co_names)
+        codes.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    scope = getattr(function, "__globals__", {})
+    for name in list(names):
+        called = scope.get(name)
+        if inspect.isfunction(called) and called.__module__.startswith("wanode.api."):
+            names |= _called_names(called, seen)
+    return names
 
 
 def _document_webhooks(paths: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from wanode.api._request import app_id, json_object, load_app
 from wanode.api._time import iso
 from wanode.api.auth import own_app, require_key, scope
 from wanode.api.context import Caller, Context, context
-from wanode.api.errors import ApiError
+from wanode.api.errors import WHATSAPP_ANSWERS, WHATSAPP_ANSWERS_NO_BODY, ApiError
 from wanode.codes import DR_CODES, SYNC
 from wanode.engine import templates as use_cases
 from wanode.gateway import GatewayError, TemplateRejected
@@ -113,7 +113,9 @@ def _gateway_error(exc: Exception, what: str) -> ApiError:
     return ApiError(SYNC.INTERNAL_ERROR, f"WhatsApp could not be reached: {exc}", http_status=502)
 
 
-@router.post("/v1/templates", status_code=201, openapi_extra=_CREATE_DOC)
+@router.post(
+    "/v1/templates", status_code=201, openapi_extra=_CREATE_DOC, responses=WHATSAPP_ANSWERS
+)
 async def create_template(
     request: Request, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
 ) -> dict[str, Any]:
@@ -162,7 +164,7 @@ async def list_templates(
     return {"templates": [public(row) for row in rows if not wanted or row["category"] in wanted]}
 
 
-@router.post("/v1/templates/sync")
+@router.post("/v1/templates/sync", responses=WHATSAPP_ANSWERS_NO_BODY)
 async def sync_templates(
     request: Request, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
 ) -> dict[str, Any]:
@@ -188,7 +190,7 @@ async def get_template(
     return public(await _row(ctx, template_id, caller))
 
 
-@router.delete("/v1/templates/{template_id}", status_code=204)
+@router.delete("/v1/templates/{template_id}", status_code=204, responses=WHATSAPP_ANSWERS_NO_BODY)
 async def delete_template(
     template_id: str, ctx: Context = Depends(context), caller: Caller = Depends(require_key)
 ) -> Response:
