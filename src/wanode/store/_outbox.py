@@ -4,6 +4,7 @@ lease_until and attempts."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wanode.store import _raw
 from wanode.store._sql import for_claim
 
 PENDING = "pending"
@@ -25,11 +27,24 @@ async def claim_in_order(
     lease_seconds: float,
     limit: int,
     where: Sequence[sa.ColumnElement[bool]] = (),
+    exclude: tuple[str, Sequence[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Lease due rows, only the oldest pending one of each `thread` (rows equal on those
     columns), so each thread is delivered in `id` order. SKIP LOCKED on PostgreSQL lets
     several workers claim at once without taking the same row. `where` narrows the rows
-    taken."""
+    taken; so does `exclude` (a text column, and values it must not have), in a raw statement."""
+    if exclude is not None and not exclude[1]:
+        exclude = None
+    if not where and _raw.plain(table):
+        sql, names = _claim_sql(table, thread, exclude[0] if exclude else None)
+        params: list[Any] = [at + lease_seconds, at, limit]
+        if exclude is not None:
+            values = list(exclude[1])
+            params.append(values if _raw.kind(conn) == _raw.ASYNCPG else _raw.json_list(values))
+        rows = await _raw.fetch(conn, sql, params)
+        return sorted(decode_rows(conn, table, names, rows), key=lambda r: r["id"])
+    if exclude is not None:
+        where = [*where, table.c[exclude[0]].not_in(list(exclude[1]))]
     earlier = table.alias("earlier")
     blocked = sa.select(earlier.c.id).where(
         *(earlier.c[name] == table.c[name] for name in thread),
@@ -56,6 +71,63 @@ async def claim_in_order(
         .returning(*table.c)
     )
     return sorted((dict(r) for r in result.mappings()), key=lambda r: r["id"])
+
+
+@functools.cache
+def _claim_sql(
+    table: sa.Table, thread: tuple[str, ...], exclude: str | None
+) -> tuple[_raw.Sql, tuple[str, ...]]:
+    """`claim_in_order`'s statement without `where`, as raw SQL; parameters: the new lease's
+    end, now, the limit, and with `exclude` (a text column) the values it must not have. The
+    state is written out ('pending') so that the partial indexes on pending rows serve the
+    probe for earlier rows."""
+    name = table.name
+    names = tuple(c.name for c in table.c)
+    same_thread = " AND ".join(f"earlier.{c} = {name}.{c}" for c in thread)
+    due = (
+        f"SELECT {name}.id FROM {name} WHERE {name}.state = '{PENDING}'"
+        f" AND {name}.next_attempt_at <= {{now}}"
+        f" AND ({name}.lease_until IS NULL OR {name}.lease_until < {{now}})"
+        f" AND NOT EXISTS (SELECT earlier.id FROM {name} AS earlier WHERE {same_thread}"
+        f" AND earlier.state = '{PENDING}' AND earlier.id < {name}.id)"
+        f"{{exclude}} ORDER BY {name}.id LIMIT {{limit}}"
+    )
+    update = (
+        f"UPDATE {name} SET lease_until = {{until}}, attempts = {name}.attempts + 1"
+        f" WHERE {name}.id IN ({{due}}) RETURNING {', '.join(names)}"
+    )
+    sqlite_exclude = pg_exclude = ""
+    if exclude is not None:
+        sqlite_exclude = f" AND {name}.{exclude} NOT IN (SELECT value FROM json_each(?4))"
+        pg_exclude = f" AND {name}.{exclude} <> ALL($4::text[])"
+    sqlite_due = due.format(now="?2", limit="?3", exclude=sqlite_exclude)
+    pg_due = due.format(now="$2", limit="$3", exclude=pg_exclude) + " FOR UPDATE SKIP LOCKED"
+    return (
+        _raw.Sql(
+            update.format(until="?1", due=sqlite_due),
+            update.format(until="$1", due=pg_due),
+        ),
+        names,
+    )
+
+
+def decode_rows(
+    conn: AsyncConnection, table: sa.Table, names: Sequence[str], rows: Sequence[Any]
+) -> list[dict[str, Any]]:
+    """Rows of `table` (`names` its columns, in order) read by a raw statement, as SQLAlchemy
+    would have given them: JSON decoded, booleans as booleans."""
+    found = [dict(zip(names, row, strict=True)) for row in rows]
+    kind = _raw.kind(conn)
+    if kind != _raw.ASYNCPG:
+        for column in table.c:
+            if isinstance(column.type, sa.JSON):
+                for row in found:
+                    row[column.name] = _raw.load_json(row[column.name], kind)
+            elif isinstance(column.type, sa.Boolean):
+                for row in found:
+                    if row[column.name] is not None:
+                        row[column.name] = bool(row[column.name])
+    return found
 
 
 async def release(conn: AsyncConnection, table: sa.Table, row_id: int, **values: Any) -> None:
@@ -103,26 +175,21 @@ async def finish_many(
     """`finish` for many rows in one statement (executed once per row by the driver)."""
     if not rows:
         return
-    await conn.execute(
-        table.update()
-        .where(table.c.id == sa.bindparam("b_id"))
-        .values(
-            lease_until=None,
-            state=sa.bindparam("b_state"),
-            last_status_code=sa.bindparam("b_status_code"),
-            last_error=sa.bindparam("b_error"),
-            finished_at=at,
-        ),
-        [
-            {
-                "b_id": r.row_id,
-                "b_state": r.state,
-                "b_status_code": r.status_code,
-                "b_error": r.error,
-            }
-            for r in rows
-        ],
+    await _raw.execute_many(
+        conn,
+        _finish_sql(table),
+        [(r.state, r.status_code, r.error, at, r.row_id) for r in rows],
     )
+
+
+@functools.cache
+def _finish_sql(table: sa.Table) -> _raw.Sql:
+    """`finish_many`'s UPDATE; parameters: state, status code, error, finished_at, id."""
+    text = (
+        f"UPDATE {table.name} SET lease_until = NULL, state = {{}}, last_status_code = {{}},"
+        " last_error = {}, finished_at = {} WHERE id = {}"
+    )
+    return _raw.Sql(text.format(*"?????"), text.format(*(f"${n}" for n in range(1, 6))))
 
 
 @dataclass(frozen=True)

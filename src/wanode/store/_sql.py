@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wanode.store import _raw
+
 
 def now() -> float:
     return time.time()
@@ -29,7 +31,7 @@ async def insert_ignore_many(
     conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]], *, index: list[str]
 ) -> None:
     """`insert_ignore` for many rows (all with the same columns) in one statement."""
-    if rows:
+    if rows and not await _raw.insert_many(conn, table, rows, ignore_on=index):
         dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
         stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=index)
         await conn.execute(stmt, list(rows))

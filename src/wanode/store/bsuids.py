@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wanode.store import _raw
 from wanode.store._sql import insert_ignore_many
 from wanode.store.tables import contact_bsuids
 
@@ -37,24 +39,27 @@ async def link(conn: AsyncConnection, links: Iterable[Link], *, at: float) -> in
     wanted = {(x.app_id, x.wa_id): x for x in by_bsuid.values()}
     if not wanted:
         return 0
-    known = await _known(conn, list(wanted.values()))
+    # The rows of the batch's numbers, and of its BSUIDs (which may name other numbers).
+    found = await _matching(conn, list(wanted.values()))
+    known = {(app_id, wa_id): bsuid for app_id, rows in found.items() for wa_id, bsuid in rows}
     changed = sorted(x for key, x in wanted.items() if key not in known or known[key] != x.bsuid)
     if not changed:
         return 0
-    # A number's old BSUID, and a BSUID once given to another number, make way for the new pair.
+    # A number's old BSUID, and a BSUID once given to another number, make way for the new pair
+    # (new numbers with new BSUIDs, a campaign's usual, have nothing to delete).
     by_app: dict[str, list[Link]] = {}
     for x in changed:
         by_app.setdefault(x.app_id, []).append(x)
+    as_list = _raw.kind(conn) == _raw.ASYNCPG
     for app_id, pairs in by_app.items():
-        await conn.execute(
-            contact_bsuids.delete().where(
-                contact_bsuids.c.app_id == app_id,
-                sa.or_(
-                    contact_bsuids.c.wa_id.in_([x.wa_id for x in pairs]),
-                    contact_bsuids.c.bsuid.in_([x.bsuid for x in pairs]),
-                ),
-            )
+        wa_ids = {x.wa_id for x in pairs}
+        bsuids = {x.bsuid for x in pairs}
+        doomed = sorted(
+            wa_id for wa_id, bsuid in found.get(app_id, ()) if wa_id in wa_ids or bsuid in bsuids
         )
+        if doomed:
+            param = doomed if as_list else _raw.json_list(doomed)
+            await _raw.execute(conn, _DELETE, [app_id, param])
     await insert_ignore_many(
         conn,
         contact_bsuids,
@@ -73,18 +78,35 @@ async def link(conn: AsyncConnection, links: Iterable[Link], *, at: float) -> in
     return len(changed)
 
 
-async def _known(conn: AsyncConnection, links: Sequence[Link]) -> dict[tuple[str, str], str]:
-    by_app: dict[str, list[str]] = {}
+_MATCHING = _raw.Sql(
+    # A UNION: with an OR, SQLite scanned every row of the app.
+    "SELECT wa_id, bsuid FROM contact_bsuids WHERE app_id = ?1"
+    " AND wa_id IN (SELECT value FROM json_each(?2))"
+    " UNION SELECT wa_id, bsuid FROM contact_bsuids WHERE app_id = ?1"
+    " AND bsuid IN (SELECT value FROM json_each(?3))",
+    "SELECT wa_id, bsuid FROM contact_bsuids WHERE app_id = $1"
+    " AND (wa_id = ANY($2::varchar[]) OR bsuid = ANY($3::varchar[]))",
+)
+_DELETE = _raw.Sql(
+    "DELETE FROM contact_bsuids WHERE app_id = ? AND wa_id IN (SELECT value FROM json_each(?))",
+    "DELETE FROM contact_bsuids WHERE app_id = $1 AND wa_id = ANY($2::varchar[])",
+)
+
+
+async def _matching(conn: AsyncConnection, links: Sequence[Link]) -> dict[str, list[Any]]:
+    """Per app, the stored (wa_id, bsuid) rows that share a number or a BSUID with `links`."""
+    by_app: dict[str, list[Link]] = {}
     for x in links:
-        by_app.setdefault(x.app_id, []).append(x.wa_id)
-    found: dict[tuple[str, str], str] = {}
-    for app_id, wa_ids in by_app.items():
-        rows = await conn.execute(
-            sa.select(contact_bsuids.c.wa_id, contact_bsuids.c.bsuid).where(
-                contact_bsuids.c.app_id == app_id, contact_bsuids.c.wa_id.in_(wa_ids)
-            )
-        )
-        found.update({(app_id, wa_id): bsuid for wa_id, bsuid in rows})
+        by_app.setdefault(x.app_id, []).append(x)
+    as_list = _raw.kind(conn) == _raw.ASYNCPG
+    found: dict[str, list[Any]] = {}
+    for app_id, pairs in by_app.items():
+        wa_ids = [x.wa_id for x in pairs]
+        bsuids = [x.bsuid for x in pairs]
+        params: list[Any] = [app_id, wa_ids, bsuids]
+        if not as_list:
+            params = [app_id, _raw.json_list(wa_ids), _raw.json_list(bsuids)]
+        found[app_id] = list(await _raw.fetch(conn, _MATCHING, params))
     return found
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.store import _outbox
+from wanode.store import _outbox, _raw
 from wanode.store._outbox import PENDING, claim_in_order
 from wanode.store.tables import dr_deliveries, messages
 
@@ -48,23 +48,35 @@ async def enqueue(
     )
 
 
+_DR_COLUMNS = (
+    "transid, status, url, body, app_id, auth_id, state, attempts, next_attempt_at, created_at"
+)
+_ENQUEUE = _raw.Sql(
+    f"INSERT INTO dr_deliveries ({_DR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+    f"INSERT INTO dr_deliveries ({_DR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)",
+)
+
+
 async def enqueue_many(conn: AsyncConnection, reports: list[dict[str, Any]], *, at: float) -> None:
     """`enqueue` for many reports (each with transid, status, url and body, and optionally
     app_id and auth_id) in one statement."""
     if reports:
+        dump = _raw.dump_json
         rows = [
-            {
-                "app_id": None,
-                "auth_id": None,
-                **r,
-                "state": PENDING,
-                "attempts": 0,
-                "next_attempt_at": at,
-                "created_at": at,
-            }
+            (
+                r["transid"],
+                r["status"],
+                r["url"],
+                dump(r["body"]),
+                r.get("app_id"),
+                r.get("auth_id"),
+                PENDING,
+                at,
+                at,
+            )
             for r in reports
         ]
-        await conn.execute(dr_deliveries.insert(), rows)
+        await _raw.execute_many(conn, _ENQUEUE, rows)
 
 
 async def claim(
@@ -84,7 +96,6 @@ async def claim(
     URLs with as many deliveries in flight as they may have) are left for a later pass.
     """
     table = dr_deliveries
-    where = [table.c.url.not_in(list(skip_urls))] if skip_urls else []
     heads = await claim_in_order(
         conn,
         table,
@@ -92,22 +103,49 @@ async def claim(
         at=at,
         lease_seconds=lease_seconds,
         limit=limit,
-        where=where,
+        exclude=("url", skip_urls),
     )
     if not heads:
         return heads
-    followers = await conn.execute(
-        table.update()
-        .where(
-            table.c.transid.in_([head["transid"] for head in heads]),
-            table.c.state == PENDING,
-            table.c.id.not_in([head["id"] for head in heads]),
-            sa.or_(table.c.lease_until.is_(None), table.c.lease_until < at),
-        )
-        .values(lease_until=at + lease_seconds, attempts=table.c.attempts + 1)
-        .returning(*table.c)
-    )
-    return sorted([*heads, *(dict(r) for r in followers.mappings())], key=lambda r: r["id"])
+    names = _DR_NAMES
+    transids = [head["transid"] for head in heads]
+    ids = [head["id"] for head in heads]
+    params: list[Any] = [at + lease_seconds, at]
+    if _raw.kind(conn) == _raw.ASYNCPG:
+        params += [transids, ids]
+    else:
+        params += [_raw.json_list(transids), _raw.json_list(ids)]
+    followers = _outbox.decode_rows(conn, table, names, await _raw.fetch(conn, _FOLLOWERS, params))
+    return sorted([*heads, *followers], key=lambda r: r["id"])
+
+
+_DR_NAMES = tuple(c.name for c in dr_deliveries.c)
+_FOLLOWERS_TEXT = (
+    "UPDATE dr_deliveries SET lease_until = {until}, attempts = dr_deliveries.attempts + 1"
+    # `+state`: SQLite then finds the rows by transid, not among every pending DR.
+    " WHERE dr_deliveries.transid IN ({transids}) AND {plus}dr_deliveries.state = 'pending'"
+    " AND dr_deliveries.id NOT IN ({ids})"
+    " AND (dr_deliveries.lease_until IS NULL OR dr_deliveries.lease_until < {now})"
+    f" RETURNING {', '.join(_DR_NAMES)}"
+)
+# The later pending DRs of the messages whose heads were claimed; parameters: the lease's end,
+# now, the heads' transids and their ids.
+_FOLLOWERS = _raw.Sql(
+    _FOLLOWERS_TEXT.format(
+        until="?1",
+        now="?2",
+        transids="SELECT value FROM json_each(?3)",
+        ids="SELECT value FROM json_each(?4)",
+        plus="+",
+    ),
+    _FOLLOWERS_TEXT.format(
+        until="$1",
+        now="$2",
+        transids="SELECT unnest($3::varchar[])",
+        ids="SELECT unnest($4::bigint[])",
+        plus="",
+    ),
+)
 
 
 # Ending a lease: delivered or given up (`finish_many`), to be tried again (`retry_many`), or

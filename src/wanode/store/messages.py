@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wanode.store import lifecycle
-from wanode.store._sql import for_claim, insert_ignore
+from wanode.store import _raw, lifecycle
+from wanode.store._sql import insert_ignore
 from wanode.store.tables import dr_deliveries, messages, status_events
 
 # A message is refused once the clock is *past* its `expires_at` (`wanode.policy.expired`): a
@@ -43,20 +43,21 @@ async def enqueue_all(
     ]
     if not queued:
         return
-    await conn.execute(messages.insert(), queued)
-    await conn.execute(
-        status_events.insert(),
-        [
-            {
-                "transid": row["transid"],
-                "status": lifecycle.QUEUED,
-                "occurred_at": row["status_at"],
-                "recorded_at": row["status_at"],
-                "source": "api",
-            }
-            for row in queued
-        ],
+    if not await _raw.insert_many(conn, messages, queued):
+        await conn.execute(messages.insert(), queued)
+    await _raw.execute_many(
+        conn,
+        _QUEUED_HISTORY,
+        [(row["transid"], row["status_at"]) for row in queued],
     )
+
+
+_QUEUED_HISTORY = _raw.Sql(
+    "INSERT INTO status_events (transid, status, occurred_at, recorded_at, source)"
+    f" VALUES (?1, '{lifecycle.QUEUED}', ?2, ?2, 'api')",
+    "INSERT INTO status_events (transid, status, occurred_at, recorded_at, source)"
+    f" VALUES ($1, '{lifecycle.QUEUED}', $2, $2, 'api')",
+)
 
 
 async def claim(
@@ -69,30 +70,42 @@ async def claim(
     a failure) clears the lease, so such a message was sent by a worker that stopped (or
     stalled past its lease) before it recorded the gateway's answer: it may have been sent.
     """
-    due = for_claim(
-        sa.select(messages.c.transid, messages.c.lease_until, messages.c.sending_at)
-        .where(
-            messages.c.status == lifecycle.QUEUED,
-            messages.c.next_attempt_at <= at,
-            sa.or_(messages.c.lease_until.is_(None), messages.c.lease_until < at),
-        )
-        .order_by(messages.c.next_attempt_at)
-        .limit(limit),
-        conn,
-    )
-    picked = (await conn.execute(due)).all()
+    picked = await _raw.fetch(conn, _DUE, [at, limit])
     if not picked:
         return []
-    in_doubt = {
-        row.transid for row in picked if row.lease_until is not None and row.sending_at is not None
-    }
-    result = await conn.execute(
-        messages.update()
-        .where(messages.c.transid.in_([row.transid for row in picked]))
-        .values(lease_until=at + lease_seconds, attempts=messages.c.attempts + 1, sending_at=None)
-        .returning(*messages.c)
-    )
-    return [{**r, "in_doubt": r["transid"] in in_doubt} for r in result.mappings()]
+    # (transid, lease_until, sending_at) each.
+    in_doubt = {row[0] for row in picked if row[1] is not None and row[2] is not None}
+    transids = [row[0] for row in picked]
+    kind = _raw.kind(conn)
+    param = transids if kind == _raw.ASYNCPG else _raw.json_list(transids)
+    rows = await _raw.fetch(conn, _LEASE, [at + lease_seconds, param])
+    claimed = [dict(zip(_MESSAGE_NAMES, row, strict=True)) for row in rows]
+    for message in claimed:
+        if kind != _raw.ASYNCPG:
+            message["payload"] = _raw.load_json(message["payload"], kind)
+            message["possibly_duplicated"] = bool(message["possibly_duplicated"])
+        message["in_doubt"] = message["transid"] in in_doubt
+    return claimed
+
+
+_MESSAGE_NAMES = tuple(c.name for c in messages.c)
+_DUE_TEXT = (
+    "SELECT transid, lease_until, sending_at FROM messages"
+    f" WHERE status = '{lifecycle.QUEUED}' AND next_attempt_at <= {{now}}"
+    " AND (lease_until IS NULL OR lease_until < {now}) ORDER BY next_attempt_at LIMIT {limit}"
+)
+_DUE = _raw.Sql(
+    _DUE_TEXT.format(now="?1", limit="?2"),
+    _DUE_TEXT.format(now="$1", limit="$2") + " FOR UPDATE SKIP LOCKED",
+)
+_LEASE_TEXT = (
+    "UPDATE messages SET lease_until = {until}, attempts = messages.attempts + 1,"
+    f" sending_at = NULL WHERE transid IN ({{transids}}) RETURNING {', '.join(_MESSAGE_NAMES)}"
+)
+_LEASE = _raw.Sql(
+    _LEASE_TEXT.format(until="?", transids="SELECT value FROM json_each(?)"),
+    _LEASE_TEXT.format(until="$1", transids="SELECT unnest($2::varchar[])"),
+)
 
 
 async def mark_sending(
@@ -107,16 +120,36 @@ async def mark_sending(
     """
     if not claims:
         return set()
-    result = await conn.execute(
-        messages.update()
-        .where(
-            sa.tuple_(messages.c.transid, messages.c.lease_until).in_(list(claims)),
-            messages.c.status == lifecycle.QUEUED,
-        )
-        .values(sending_at=at, lease_until=at + lease_seconds)
-        .returning(messages.c.transid)
-    )
-    return set(result.scalars())
+    until = at + lease_seconds
+    if _raw.kind(conn) == _raw.ASYNCPG:
+        params = [at, until, [t for t, _ in claims], [lease for _, lease in claims]]
+        return {row[0] for row in await _raw.fetch(conn, _MARK_SENDING_PG, params)}
+    held: set[str] = set()
+    for chunk in _raw.padded_chunks(claims):
+        text = _raw.sqlite_values(_MARK_SENDING_HEAD, 2, len(chunk), _MARK_SENDING_TAIL)
+        transids = _raw.json_list([transid for transid, _ in chunk])
+        flat = [at, until, transids, *(value for claim in chunk for value in claim)]
+        held.update(row[0] for row in await _raw.fetch(conn, _raw.Sql(text, ""), flat))
+    return held
+
+
+# SQLite: `head VALUES (?, ?), ... tail`; parameters: the two values, the transids (a JSON
+# list: SQLite finds the rows by them, as it would not by the pairs, and `+status` keeps it
+# from scanning every queued message instead), then the (transid, lease_until) pairs.
+_MARK_SENDING_HEAD = (
+    "UPDATE messages SET sending_at = ?, lease_until = ?"
+    " WHERE messages.transid IN (SELECT value FROM json_each(?))"
+    f" AND +messages.status = '{lifecycle.QUEUED}'"
+    " AND (messages.transid, messages.lease_until) IN ("
+)
+_MARK_SENDING_TAIL = ") RETURNING messages.transid"
+_MARK_SENDING_PG = _raw.Sql(
+    "",
+    "UPDATE messages SET sending_at = $1, lease_until = $2"
+    " FROM unnest($3::varchar[], $4::float8[]) AS claimed(transid, lease_until)"
+    " WHERE messages.transid = claimed.transid AND messages.lease_until = claimed.lease_until"
+    f" AND messages.status = '{lifecycle.QUEUED}' RETURNING messages.transid",
+)
 
 
 async def flag_possibly_duplicated(conn: AsyncConnection, transid: str) -> None:
@@ -314,6 +347,57 @@ def _advance_values(update: StatusUpdate) -> dict[str, Any]:
     return values
 
 
+_HISTORY_COLUMNS = (
+    "transid, status, occurred_at, recorded_at, source, error_code, error_title, error_details"
+)
+_HISTORY_TAIL = "ON CONFLICT (transid, status) DO NOTHING RETURNING transid, status"
+# PostgreSQL only: SQLite's text is a multi-row VALUES (`_raw.sqlite_values`).
+_INSERT_HISTORY_PG = _raw.Sql(
+    "",
+    f"INSERT INTO status_events ({_HISTORY_COLUMNS}) "
+    "SELECT t, s, o, $4::float8, $5::varchar, c, ti, d FROM unnest("
+    "$1::varchar[], $2::varchar[], $3::float8[], $6::int[], $7::text[], $8::text[]"
+    f") AS u(t, s, o, c, ti, d) {_HISTORY_TAIL}",
+)
+_CURRENT = _raw.Sql(
+    "SELECT transid, status FROM messages WHERE transid IN (SELECT value FROM json_each(?))"
+    " ORDER BY transid",
+    "SELECT transid, status FROM messages WHERE transid = ANY($1::varchar[])"
+    " ORDER BY transid FOR UPDATE OF messages",
+)
+
+
+async def _insert_history(
+    conn: AsyncConnection, updates: Sequence[StatusUpdate], *, recorded_at: float, source: str
+) -> set[tuple[str, str]]:
+    """Insert the updates' history rows, duplicates ignored; the (transid, status) inserted."""
+    errors = [u.error or (None, None, None) for u in updates]
+    if _raw.kind(conn) == _raw.ASYNCPG:
+        params = (
+            [u.transid for u in updates],
+            [u.status for u in updates],
+            [u.at for u in updates],
+            recorded_at,
+            source,
+            [e[0] for e in errors],
+            [e[1] for e in errors],
+            [e[2] for e in errors],
+        )
+        rows = await _raw.fetch(conn, _INSERT_HISTORY_PG, params)
+        return {(row[0], row[1]) for row in rows}
+    history = [
+        (u.transid, u.status, u.at, recorded_at, source, *e)
+        for u, e in zip(updates, errors, strict=True)
+    ]
+    new: set[tuple[str, str]] = set()
+    head = f"INSERT INTO status_events ({_HISTORY_COLUMNS})"
+    for chunk in _raw.padded_chunks(history):
+        text = _raw.sqlite_values(head, 8, len(chunk), _HISTORY_TAIL)
+        flat = [value for row in chunk for value in row]
+        new.update((row[0], row[1]) for row in await _raw.fetch(conn, _raw.Sql(text, ""), flat))
+    return new
+
+
 async def record_statuses(
     conn: AsyncConnection, updates: Sequence[StatusUpdate], *, recorded_at: float, source: str
 ) -> list[bool]:
@@ -323,29 +407,17 @@ async def record_statuses(
     (locked on PostgreSQL, in transid order so two writers never wait on each other in a
     cycle; on SQLite the history insert already holds the one write lock), the updates are
     applied to them in order as `record_status` would, one by one, and each message is then
-    written once with where it ended up.
+    written once with where it ended up. (Raw statements: see `_raw`.)
     """
     if not updates:
         return []
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    insert = (
-        dialect.insert(status_events)
-        .on_conflict_do_nothing(index_elements=_HISTORY_KEY)
-        .returning(status_events.c.transid, status_events.c.status)
-    )
-    result = await conn.execute(insert, [_history_row(u, recorded_at, source) for u in updates])
-    new = {(row.transid, row.status) for row in result}
+    new = await _insert_history(conn, updates, recorded_at=recorded_at, source=source)
     transids = sorted({u.transid for u in updates if (u.transid, u.status) in new})
     current: dict[str, str] = {}
     if transids:
-        query = (
-            sa.select(messages.c.transid, messages.c.status)
-            .where(messages.c.transid.in_(transids))
-            .order_by(messages.c.transid)
-        )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(of=messages)
-        current = {row.transid: row.status for row in await conn.execute(query)}
+        kind = _raw.kind(conn)
+        param = transids if kind == _raw.ASYNCPG else _raw.json_list(transids)
+        current = {row[0]: row[1] for row in await _raw.fetch(conn, _CURRENT, [param])}
     advanced: list[bool] = []
     written: dict[str, dict[str, Any]] = {}
     for update in updates:
@@ -358,14 +430,21 @@ async def record_statuses(
             current[update.transid] = update.status
             written.setdefault(update.transid, {}).update(_advance_values(update))
         advanced.append(moves)
-    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for transid, values in written.items():
-        by_columns.setdefault(tuple(sorted(values)), []).append({"_transid": transid, **values})
+        columns = tuple(sorted(values))
+        by_columns.setdefault(columns, []).append((*(values[c] for c in columns), transid))
     for columns, rows in by_columns.items():
-        stmt = (
-            messages.update()
-            .where(messages.c.transid == sa.bindparam("_transid"))
-            .values({name: sa.bindparam(name) for name in columns})
-        )
-        await conn.execute(stmt, rows)
+        await _raw.execute_many(conn, _update_message(columns), rows)
     return advanced
+
+
+@functools.lru_cache(maxsize=64)
+def _update_message(columns: tuple[str, ...]) -> _raw.Sql:
+    """UPDATE messages SET `columns` WHERE transid: parameters in that order."""
+    sqlite_set = ", ".join(f"{name} = ?" for name in columns)
+    pg_set = ", ".join(f"{name} = ${n}" for n, name in enumerate(columns, 1))
+    return _raw.Sql(
+        f"UPDATE messages SET {sqlite_set} WHERE transid = ?",
+        f"UPDATE messages SET {pg_set} WHERE transid = ${len(columns) + 1}",
+    )

@@ -1,0 +1,269 @@
+"""Prepared SQL text run straight on the driver connection, in the caller's transaction.
+
+SQLAlchemy Core costs tens of microseconds per statement and a few per row (cache keys,
+parameter processing, result rows) before the driver does anything; on the hot path that was
+as much as SQLite's own work. The hottest statements are written here as SQL text, one text
+per dialect, and run on the connection under the caller's `AsyncConnection`: the stdlib
+`sqlite3` connection of the inline driver (whose statement cache prepares each text once), or
+the asyncpg connection (whose statement cache does the same).
+
+The statement runs in the transaction the `AsyncConnection` holds: SQLAlchemy's transaction is
+begun if it was not yet (so its commit or rollback ends the raw statement's work too), and on
+PostgreSQL the adapter's lazily begun asyncpg transaction is started before the statement
+(else the statement would autocommit on its own). On SQLite the statement goes through the
+inline driver's cursor, with its retry of a first write that found the database locked.
+
+Values go in and come out as the driver takes and gives them: callers pass JSON columns
+serialised with `dump_json` (what the engine's `json_serializer` writes) and decode what they
+read with `load_json` on SQLite (asyncpg's codec, set up by SQLAlchemy, decodes JSON itself).
+Other drivers (the threaded aiosqlite fallback) run the same text through
+`exec_driver_sql`.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wanode.store._inline_sqlite import InlineConnection
+from wanode.store.db import _dump_json
+
+dump_json = _dump_json
+
+# The kinds of connection a raw statement may find under an `AsyncConnection`.
+INLINE, ASYNCPG, OTHER_SQLITE = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Sql:
+    """One statement's text for each dialect: `?` placeholders on SQLite, `$n` on PostgreSQL."""
+
+    sqlite: str
+    postgresql: str
+
+
+def kind(conn: AsyncConnection) -> int:
+    """Which driver runs `conn`'s statements (the connection must be started; like every call
+    here, it begins SQLAlchemy's transaction if none is)."""
+    driver = _fairy(conn).driver_connection
+    if isinstance(driver, InlineConnection):
+        return INLINE
+    return OTHER_SQLITE if conn.dialect.name == "sqlite" else ASYNCPG
+
+
+def load_json(value: Any, kind_: int) -> Any:
+    """A JSON column's value as read by a raw statement, decoded as SQLAlchemy would."""
+    if kind_ == ASYNCPG or value is None:
+        return value
+    return orjson.loads(value)
+
+
+def json_list(values: Sequence[Any]) -> str:
+    """A list of strings or integers as one SQLite parameter, for `IN (SELECT value FROM
+    json_each(?))`: one statement text whatever the list's length. (Not for floats: SQLite's
+    own text-to-real conversion may differ in the last bit.)"""
+    return orjson.dumps(list(values)).decode()
+
+
+def _fairy(conn: AsyncConnection) -> Any:
+    sync = conn.sync_connection
+    if sync is None:
+        raise sa.exc.InvalidRequestError("the connection is not started")
+    if not sync.in_transaction():
+        # Its commit (or rollback) is what ends the raw statement's transaction too.
+        sync.begin()
+    return sync.connection
+
+
+async def fetch(conn: AsyncConnection, sql: Sql, params: Sequence[Any] = ()) -> list[Any]:
+    """The statement's rows, as tuples (SQLite) or asyncpg records (index them by position)."""
+    fairy = _fairy(conn)
+    driver = fairy.driver_connection
+    if isinstance(driver, InlineConnection):
+        cursor = driver.cursor()
+        try:
+            await cursor.execute(sql.sqlite, params)
+            return await cursor.fetchall()
+        except sqlite3.Error as error:
+            _raise_sqlite(conn, sql.sqlite, params, error)
+        finally:
+            await cursor.close()
+    if conn.dialect.name == "sqlite":
+        return list((await conn.exec_driver_sql(sql.sqlite, tuple(params))).all())
+    adapter = fairy.dbapi_connection
+    await _begun(adapter)
+    try:
+        return list(await driver.fetch(sql.postgresql, *params))
+    except Exception as error:
+        _raise(conn, adapter, sql.postgresql, params, error)
+
+
+async def execute(conn: AsyncConnection, sql: Sql, params: Sequence[Any] = ()) -> int:
+    """Run a statement that returns no rows; how many rows it changed."""
+    fairy = _fairy(conn)
+    driver = fairy.driver_connection
+    if isinstance(driver, InlineConnection):
+        cursor = driver.cursor()
+        try:
+            await cursor.execute(sql.sqlite, params)
+            return cursor.rowcount
+        except sqlite3.Error as error:
+            _raise_sqlite(conn, sql.sqlite, params, error)
+        finally:
+            await cursor.close()
+    if conn.dialect.name == "sqlite":
+        return int((await conn.exec_driver_sql(sql.sqlite, tuple(params))).rowcount)
+    adapter = fairy.dbapi_connection
+    await _begun(adapter)
+    try:
+        status = await driver.execute(sql.postgresql, *params)
+    except Exception as error:
+        _raise(conn, adapter, sql.postgresql, params, error)
+    count = str(status).rsplit(" ", 1)[-1]
+    return int(count) if count.isdigit() else 0
+
+
+async def execute_many(conn: AsyncConnection, sql: Sql, rows: Sequence[Sequence[Any]]) -> None:
+    """Run a statement that returns no rows once for each of `rows`."""
+    if not rows:
+        return
+    fairy = _fairy(conn)
+    driver = fairy.driver_connection
+    if isinstance(driver, InlineConnection):
+        cursor = driver.cursor()
+        try:
+            await cursor.executemany(sql.sqlite, rows)
+        except sqlite3.Error as error:
+            _raise_sqlite(conn, sql.sqlite, rows, error)
+        finally:
+            await cursor.close()
+        return
+    if conn.dialect.name == "sqlite":
+        await conn.exec_driver_sql(sql.sqlite, [tuple(row) for row in rows])
+        return
+    adapter = fairy.dbapi_connection
+    await _begun(adapter)
+    try:
+        await driver.executemany(sql.postgresql, rows)
+    except Exception as error:
+        _raise(conn, adapter, sql.postgresql, rows, error)
+
+
+async def _begun(adapter: Any) -> None:
+    """Start the asyncpg adapter's transaction, which it otherwise begins on its own first
+    statement: a raw statement run before any would autocommit, outside the transaction."""
+    if adapter._transaction is None:
+        async with adapter._execute_mutex:
+            if adapter._transaction is None:
+                await adapter._start_transaction()
+
+
+def _raise_sqlite(conn: AsyncConnection, sql: str, params: Any, error: sqlite3.Error) -> NoReturn:
+    """Raise `error` as SQLAlchemy would have: wrapped in its class of the same name."""
+    raise sa.exc.DBAPIError.instance(
+        sql, params, error, sqlite3.Error, dialect=conn.dialect
+    ) from error
+
+
+def _raise(
+    conn: AsyncConnection, adapter: Any, sql: str, params: Any, error: Exception
+) -> NoReturn:
+    """Raise `error` as SQLAlchemy would have: its DBAPI class (IntegrityError, ...) wrapped
+    in SQLAlchemy's."""
+    try:
+        adapter._handle_exception(error)
+    except Exception as translated:
+        dbapi = conn.dialect.loaded_dbapi
+        raise sa.exc.DBAPIError.instance(
+            sql, params, translated, dbapi.Error, dialect=conn.dialect
+        ) from error
+    raise error
+
+
+@functools.lru_cache(maxsize=256)
+def sqlite_values(head: str, width: int, count: int, tail: str) -> str:
+    """`head VALUES (?, ...), ... tail` for `count` rows of `width` values."""
+    row = "(" + ", ".join("?" * width) + ")"
+    return f"{head} VALUES {', '.join([row] * count)} {tail}"
+
+
+def padded_chunks(rows: Sequence[Sequence[Any]], most: int = 128) -> Iterator[list[Sequence[Any]]]:
+    """`rows` in chunks of at most `most`, each padded to a power of two by repeating its last
+    row, so that a multi-row VALUES statement has a few texts (each prepared once) whatever
+    the batch's size. Only for statements to which a repeated row makes no difference (an
+    insert that ignores duplicates)."""
+    for start in range(0, len(rows), most):
+        chunk = list(rows[start : start + most])
+        size = 1 << (len(chunk) - 1).bit_length()
+        chunk.extend([chunk[-1]] * (size - len(chunk)))
+        yield chunk
+
+
+# Column types whose values the drivers take as SQLAlchemy would pass them (JSON once dumped).
+_PLAIN_TYPES = (sa.String, sa.Integer, sa.Float, sa.Boolean)
+
+
+@functools.cache
+def plain(table: sa.Table) -> bool:
+    """Whether every column of `table` is of a type this layer passes as SQLAlchemy would."""
+    return all(isinstance(c.type, (*_PLAIN_TYPES, sa.JSON)) for c in table.c)
+
+
+@functools.lru_cache(maxsize=128)
+def _insert_sql(
+    table: sa.Table, columns: tuple[str, ...], ignore_on: tuple[str, ...] | None
+) -> tuple[Sql, tuple[bool, ...]] | None:
+    """The INSERT of `columns` into `table` (None when a column's type is not a plain one),
+    and which columns are JSON."""
+    if not plain(table):
+        return None
+    missing = [c for c in table.c if c.name not in columns]
+    if any(c.default is not None for c in missing):
+        return None  # SQLAlchemy would fill in a client-side default
+    is_json = [isinstance(table.c[name].type, sa.JSON) for name in columns]
+    tail = f" ON CONFLICT ({', '.join(ignore_on)}) DO NOTHING" if ignore_on else ""
+    head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+    return (
+        Sql(
+            head + "(" + ", ".join("?" * len(columns)) + ")" + tail,
+            head + "(" + ", ".join(f"${n}" for n in range(1, len(columns) + 1)) + ")" + tail,
+        ),
+        tuple(is_json),
+    )
+
+
+async def insert_many(
+    conn: AsyncConnection,
+    table: sa.Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    ignore_on: Sequence[str] | None = None,
+) -> bool:
+    """Insert `rows` (each with the first row's keys, as SQLAlchemy's executemany takes them),
+    ignoring those that conflict on `ignore_on` when given. False, having done nothing, when a
+    column is of a type this layer does not convert (the caller then uses SQLAlchemy)."""
+    if not rows:
+        return True
+    columns = tuple(rows[0])
+    found = _insert_sql(table, columns, tuple(ignore_on) if ignore_on else None)
+    if found is None:
+        return False
+    sql, is_json = found
+    if any(is_json):
+        dump = _dump_json
+        # None too, as SQLAlchemy's JSON type does: the JSON null, not SQL NULL.
+        values = [
+            tuple(dump(row[c]) if j else row[c] for c, j in zip(columns, is_json, strict=True))
+            for row in rows
+        ]
+    else:
+        values = [tuple(row[c] for c in columns) for row in rows]
+    await execute_many(conn, sql, values)
+    return True

@@ -1,0 +1,345 @@
+"""The raw-statement layer (`store/_raw.py`): its statements run inside the transaction the
+caller's `AsyncConnection` holds, on both backends, and what they write reads back through
+SQLAlchemy exactly as SQLAlchemy's own writes do."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from wanode.cli.bootstrap import ensure_defaults
+from wanode.store import Database, _raw, deliveries
+from wanode.store import messages as outbox
+from wanode.store import statuses as inbox
+from wanode.store.tables import dr_deliveries, messages, status_events
+
+pytestmark = pytest.mark.asyncio
+
+
+class Boom(Exception):
+    pass
+
+
+def _message(app_id: str, n: int) -> dict[str, Any]:
+    return {
+        "transid": str(uuid.uuid4()),
+        "app_id": app_id,
+        "wa_id": f"4915100000{n:03d}",
+        "destination": f"4915100000{n:03d}",
+        "destination_type": "waid",
+        "kind": "text",
+        # Non-ASCII, nesting, a float and a big integer: orjson's output, stored as is.
+        "payload": {"text": {"body": f"grüße {n} ✓"}, "n": [1, 2.5, 2**40], "none": None},
+        "notify_url": "http://127.0.0.1:9/dr",
+    }
+
+
+async def _count(db: Database, table: sa.Table) -> int:
+    async with db.begin() as conn:
+        return int((await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar())
+
+
+async def test_a_raw_write_first_in_a_transaction_rolls_back_with_it(db: Database) -> None:
+    """The raw statement is the transaction's very first: on PostgreSQL the adapter has not
+    begun its transaction yet, and the write must not autocommit on its own."""
+    app = (await ensure_defaults(db, gateway="sandbox")).app
+    rows = [_message(app["id"], n) for n in range(3)]
+    with pytest.raises(Boom):
+        async with db.begin() as conn:
+            await outbox.enqueue(conn, rows, at=1000.0)  # raw inserts, nothing before them
+            async with db.begin() as other:  # another connection sees nothing uncommitted
+                if not db.is_sqlite:
+                    seen = await other.execute(sa.select(sa.func.count()).select_from(messages))
+                    assert seen.scalar() == 0
+            raise Boom
+    assert await _count(db, messages) == 0
+    assert await _count(db, status_events) == 0
+    # And committed when the transaction commits.
+    async with db.begin() as conn:
+        await outbox.enqueue(conn, rows, at=1000.0)
+    assert await _count(db, messages) == 3
+    assert await _count(db, status_events) == 3
+
+
+async def test_raw_and_sqlalchemy_statements_share_one_transaction(db: Database) -> None:
+    app = (await ensure_defaults(db, gateway="sandbox")).app
+    rows = [_message(app["id"], n) for n in range(2)]
+    async with db.begin() as conn:
+        await outbox.enqueue(conn, rows, at=1000.0)
+    with pytest.raises(Boom):
+        async with db.begin() as conn:
+            # SQLAlchemy first, then raw, then SQLAlchemy again, all undone together.
+            await conn.execute(messages.update().values(correlationid="x"))
+            advanced = await outbox.record_statuses(
+                conn,
+                [
+                    outbox.StatusUpdate(r["transid"], "submitted", 1001.0, None, f"w{i}")
+                    for i, r in enumerate(rows)
+                ],
+                recorded_at=1001.0,
+                source="gateway",
+            )
+            assert advanced == [True, True]
+            row = await outbox.get(conn, rows[0]["transid"])
+            assert row is not None and row["status"] == "submitted" and row["correlationid"] == "x"
+            raise Boom
+    async with db.begin() as conn:
+        for r in rows:
+            row = await outbox.get(conn, r["transid"])
+            assert row is not None
+            assert (row["status"], row["wamid"], row["correlationid"]) == ("queued", None, None)
+            assert [h["status"] for h in await outbox.history(conn, r["transid"])] == ["queued"]
+
+
+async def test_json_written_raw_reads_back_as_sqlalchemy_wrote_it(db: Database) -> None:
+    app = (await ensure_defaults(db, gateway="sandbox")).app
+    rows = [_message(app["id"], n) for n in range(2)]
+    body = {"status": "ok", "ünïcode": "✓", "nested": {"a": [1, 2.25, None]}, "big": 2**40}
+    async with db.begin() as conn:
+        await outbox.enqueue(conn, rows, at=1000.0)
+        await deliveries.enqueue_many(
+            conn,
+            [
+                {
+                    "transid": rows[0]["transid"],
+                    "status": "submitted",
+                    "url": "http://x/dr",
+                    "body": body,
+                }
+            ],
+            at=1000.0,
+        )
+        # The same through SQLAlchemy, for comparison.
+        await deliveries.enqueue(
+            conn,
+            transid=rows[1]["transid"],
+            status="submitted",
+            url="http://x/dr",
+            body=body,
+            at=1000.0,
+        )
+    async with db.begin() as conn:
+        stored = (
+            await conn.execute(
+                sa.select(dr_deliveries.c.body, sa.cast(dr_deliveries.c.body, sa.Text)).order_by(
+                    dr_deliveries.c.id
+                )
+            )
+        ).all()
+        assert [b for b, _ in stored] == [body, body]
+        assert stored[0][1] == stored[1][1]  # byte for byte what SQLAlchemy stores
+        got = await outbox.get(conn, rows[0]["transid"])
+        assert got is not None and got["payload"] == rows[0]["payload"]
+        # Raw reads decode JSON as SQLAlchemy does: the claim returns the body as a dict.
+        claimed = await deliveries.claim(conn, at=1000.0, lease_seconds=30.0, limit=10)
+    assert [c["body"] for c in claimed] == [body, body]
+    assert [c["attempts"] for c in claimed] == [1, 1]
+
+
+async def test_the_status_inbox_round_trip(db: Database) -> None:
+    app = (await ensure_defaults(db, gateway="sandbox")).app
+    rows = [_message(app["id"], n) for n in range(3)]
+    async with db.begin() as conn:
+        await outbox.enqueue(conn, rows, at=1000.0)
+        await outbox.record_statuses(
+            conn,
+            [
+                outbox.StatusUpdate(r["transid"], "submitted", 1001.0, None, f"wamid.{i}")
+                for i, r in enumerate(rows)
+            ],
+            recorded_at=1001.0,
+            source="gateway",
+        )
+    statuses = [
+        {
+            "phone_number_id": app["phone_number_id"],
+            "wamid": wamid,
+            "status": "delivered",
+            "occurred_at": at,
+            "recipient_id": "4915100000001",
+            "identity_key_hash": None,
+            "recipient_user_id": None,
+            "error_code": None,
+            "error_title": None,
+            "error_details": None,
+            "received_at": 1003.5,
+        }
+        for wamid, at in (("wamid.2", 1003.0), ("wamid.0", 1002.0), ("wamid.unknown", 1001.0))
+    ]
+    async with db.begin() as conn:
+        await inbox.store_many(conn, statuses)
+        await inbox.store_many(conn, statuses[:1])  # a duplicate is ignored
+    async with db.begin() as conn:
+        ready = await inbox.ready(conn, limit=10)
+        # Oldest first; the unknown wamid waits (no message); the message's columns come along.
+        assert [(r["wamid"], r["occurred_at"], r["transid"]) for r in ready] == [
+            ("wamid.0", 1002.0, rows[0]["transid"]),
+            ("wamid.2", 1003.0, rows[2]["transid"]),
+        ]
+        assert ready[0]["notify_url"] == "http://127.0.0.1:9/dr"
+        assert ready[0]["received_at"] == 1003.5 and ready[0]["error_code"] is None
+        assert await inbox.ready(conn, limit=1) == ready[:1]
+        await inbox.remove(conn, [r["id"] for r in ready])
+    async with db.begin() as conn:
+        assert await inbox.ready(conn, limit=10) == []
+        left = (await conn.execute(sa.text("SELECT wamid FROM webhook_statuses"))).scalars().all()
+        assert left == ["wamid.unknown"]
+
+
+async def test_a_raw_error_is_sqlalchemys_error(db: Database) -> None:
+    """A constraint broken by a raw statement raises SQLAlchemy's IntegrityError, as before."""
+    app = (await ensure_defaults(db, gateway="sandbox")).app
+    row = _message(app["id"], 1)
+    async with db.begin() as conn:
+        await outbox.enqueue(conn, [row], at=1000.0)
+    with pytest.raises(sa.exc.IntegrityError):
+        async with db.begin() as conn:
+            await outbox.enqueue(conn, [row], at=1001.0)
+    assert await _count(db, messages) == 1
+
+
+async def test_padded_chunks_repeat_the_last_row_to_a_power_of_two() -> None:
+    rows = [(n,) for n in range(5)]
+    assert list(_raw.padded_chunks(rows, most=4)) == [rows[:4], [rows[4]]]
+    assert list(_raw.padded_chunks(rows[:3], most=4)) == [[*rows[:3], rows[2]]]
+    assert list(_raw.padded_chunks([], most=4)) == []
+
+
+async def test_batches_past_one_chunk_claim_mark_and_record_every_row(db: Database) -> None:
+    """300 messages: more than one multi-row statement (chunks of 128, padded) on SQLite."""
+    app = (await ensure_defaults(db, gateway="sandbox")).app
+    rows = [_message(app["id"], n) for n in range(300)]
+    async with db.begin() as conn:
+        await outbox.enqueue(conn, rows, at=1000.0)
+    async with db.begin() as conn:
+        claimed = await outbox.claim(conn, at=1000.0, lease_seconds=30.0, limit=1000)
+    assert sorted(m["transid"] for m in claimed) == sorted(r["transid"] for r in rows)
+    by_id = {r["transid"]: r for r in rows}
+    for m in claimed:
+        assert m["payload"] == by_id[m["transid"]]["payload"]
+        assert m["possibly_duplicated"] is False and m["in_doubt"] is False
+        assert (m["attempts"], m["lease_until"], m["sending_at"]) == (1, 1030.0, None)
+    claims = [(m["transid"], m["lease_until"]) for m in claimed]
+    # Every third claim is stale (its lease is not the one the row holds): not marked.
+    stale = {t for i, (t, _) in enumerate(claims) if i % 3 == 0}
+    asked = [(t, lease + 1.0 if t in stale else lease) for t, lease in claims]
+    async with db.begin() as conn:
+        held = await outbox.mark_sending(conn, asked, at=1001.0, lease_seconds=30.0)
+    assert held == {t for t, _ in claims} - stale
+    # A claim after the lease ran out finds the marked ones in doubt.
+    async with db.begin() as conn:
+        again = await outbox.claim(conn, at=1040.0, lease_seconds=30.0, limit=1000)
+    assert {m["transid"] for m in again if m["in_doubt"]} == held
+    assert all(m["attempts"] == 2 for m in again)
+    updates = [
+        outbox.StatusUpdate(t, "submitted", 1041.0, None, f"wamid.{i}")
+        for i, (t, _) in enumerate(claims)
+    ]
+    updates += updates[:10]  # repeated in the same call: counted once
+    async with db.begin() as conn:
+        advanced = await outbox.record_statuses(conn, updates, recorded_at=1041.5, source="gateway")
+    assert advanced == [True] * 300 + [False] * 10
+    async with db.begin() as conn:
+        assert await outbox.count_by_status(conn) == {"submitted": 300}
+        got = await outbox.get(conn, claims[299][0])
+        assert got is not None
+        assert (got["wamid"], got["submitted_at"], got["lease_until"]) == (
+            "wamid.299",
+            1041.0,
+            None,
+        )
+        assert len(await outbox.history(conn, claims[5][0])) == 2
+
+
+async def test_the_threaded_sqlite_driver_runs_the_same_statements(tmp_path: Path) -> None:
+    """With the aiosqlite fallback there is no inline connection to run on: the same text goes
+    through SQLAlchemy's `exec_driver_sql`, in the same transaction."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/threaded.db", sqlite_driver="aiosqlite")
+    await db.migrate()
+    try:
+        app = (await ensure_defaults(db, gateway="sandbox")).app
+        rows = [_message(app["id"], n) for n in range(3)]
+        with pytest.raises(Boom):
+            async with db.begin() as conn:
+                assert _raw.kind(conn) == _raw.OTHER_SQLITE
+                await outbox.enqueue(conn, rows, at=1000.0)
+                raise Boom
+        assert await _count(db, messages) == 0
+        async with db.begin() as conn:
+            await outbox.enqueue(conn, rows, at=1000.0)
+        async with db.begin() as conn:
+            claimed = await outbox.claim(conn, at=1000.0, lease_seconds=30.0, limit=10)
+            held = await outbox.mark_sending(
+                conn,
+                [(m["transid"], m["lease_until"]) for m in claimed],
+                at=1000.0,
+                lease_seconds=30.0,
+            )
+            assert held == {r["transid"] for r in rows}
+            advanced = await outbox.record_statuses(
+                conn,
+                [outbox.StatusUpdate(t, "submitted", 1001.0, None, f"w.{t}") for t in sorted(held)],
+                recorded_at=1001.0,
+                source="gateway",
+            )
+            assert advanced == [True, True, True]
+            assert claimed[0]["payload"] == next(
+                r["payload"] for r in rows if r["transid"] == claimed[0]["transid"]
+            )
+        async with db.begin() as conn:
+            assert await outbox.count_by_status(conn) == {"submitted": 3}
+    finally:
+        await db.dispose()
+
+
+async def test_a_dr_claim_skips_urls_and_takes_a_messages_later_drs_along(db: Database) -> None:
+    app = (await ensure_defaults(db, gateway="sandbox")).app
+    rows = [_message(app["id"], n) for n in range(3)]
+    async with db.begin() as conn:
+        await outbox.enqueue(conn, rows, at=1000.0)
+        await deliveries.enqueue_many(
+            conn,
+            [
+                {"transid": r["transid"], "status": s, "url": f"http://x/{i}", "body": {"s": s}}
+                for s in ("submitted", "delivered")
+                for i, r in enumerate(rows)
+            ],
+            at=1000.0,
+        )
+    async with db.begin() as conn:
+        claimed = await deliveries.claim(
+            conn, at=1000.0, lease_seconds=30.0, limit=10, skip_urls=["http://x/1"]
+        )
+    # Messages 0 and 2, both DRs each (the later one along with its head), in id order.
+    assert [(c["url"], c["status"]) for c in claimed] == [
+        ("http://x/0", "submitted"),
+        ("http://x/2", "submitted"),
+        ("http://x/0", "delivered"),
+        ("http://x/2", "delivered"),
+    ]
+    assert [c["id"] for c in claimed] == sorted(c["id"] for c in claimed)
+    assert all(c["lease_until"] == 1030.0 and c["attempts"] == 1 for c in claimed)
+    async with db.begin() as conn:
+        # Leased: not claimed again; the skipped URL's head is, and only its head was pending
+        # ahead of its follower (which comes with it).
+        again = await deliveries.claim(conn, at=1001.0, lease_seconds=30.0, limit=10)
+        await deliveries.finish_many(
+            conn, [deliveries.Finished(c["id"], "delivered", 200, None) for c in again], at=1002.0
+        )
+    assert [(c["url"], c["status"]) for c in again] == [
+        ("http://x/1", "submitted"),
+        ("http://x/1", "delivered"),
+    ]
+    async with db.begin() as conn:
+        states = (
+            await conn.execute(
+                sa.select(
+                    dr_deliveries.c.url, dr_deliveries.c.state, dr_deliveries.c.finished_at
+                ).where(dr_deliveries.c.url == "http://x/1")
+            )
+        ).all()
+    assert sorted(states) == [("http://x/1", "delivered", 1002.0)] * 2
