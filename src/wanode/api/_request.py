@@ -12,9 +12,9 @@ from wanode.codes import SYNC
 from wanode.engine.submit import Submission, UnknownApp, Unresolved
 from wanode.guard import PrivateAddress, refuse_private
 from wanode.messages import InvalidMessage
-from wanode.notify.auth import PROFILE_ID
 from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
 from wanode.policy import check_bsuid, normalise_number, parse_expiry
+from wanode.policy.notify_auth import PROFILE_ID
 from wanode.store import apps as app_queries
 
 

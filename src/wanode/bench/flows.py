@@ -2,6 +2,7 @@
 
     .venv/bin/python -m wanode.bench.flows --runs 100000 [--replies 1000 --rate 50]
         [--database sqlite|postgresql|both] [--json bench/results/flows.json]
+        [--pyspy /tmp/flows.txt] [--keep DIR]
 
 For each database it
 
@@ -18,7 +19,13 @@ For each database it
    `/webhooks/whatsapp` at `--rate` a second (0: all at once, 50 in flight), and measures each
    reply's latency on the service's own clock: the `at` of the run's `whatsapp.mo` history step
    minus the `received_at` of the inbound message the webhook stored. The step commits in the
-   same transaction as the reply it queues.
+   same transaction as the reply it queues. Beside the percentiles: the serving process's CPU
+   per reply over that phase (comparable on a busy machine, where latencies are not), the load
+   average before and after, and the replies per second of receipt with their median and worst
+   latency (`per_second`: when a stall happened).
+
+`--pyspy PATH` records the serving process with py-spy during the replies; `--keep DIR` works
+in DIR and leaves the databases and the serve logs there.
 
 It prints a table and writes the figures as JSON. Nothing here asserts a speed.
 """
@@ -129,6 +136,17 @@ def machine() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "date": datetime.now(UTC).date().isoformat(),
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far (user and system, all its threads)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
 
 
 def rss_bytes(pid: int) -> int:
@@ -316,6 +334,39 @@ class Serve:
                 self.process.wait()
 
 
+class Profiler:
+    """py-spy recording a process until stopped (py-spy sits beside this Python)."""
+
+    def __init__(self, serve: Serve, path: Path) -> None:
+        self.path = path
+        self.process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("py-spy")),
+                "record",
+                "-p",
+                str(serve.process.pid),
+                "-r",
+                "100",
+                "-f",
+                "raw",
+                "-o",
+                str(path),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        out.print(f"py-spy profile: {self.path}")
+
+
 async def idle_rss(serve: Serve) -> int:
     await serve.ready()
     await asyncio.sleep(SETTLE_SECONDS)
@@ -403,21 +454,46 @@ async def moved(db: Database, after: int) -> int:
         return int((await conn.execute(query)).scalar_one())
 
 
-async def latencies(target: Target) -> list[float]:
-    """Per reply: its run's `whatsapp.mo` step time minus the webhook's receive time."""
+async def latencies(target: Target) -> list[tuple[float, float]]:
+    """Per reply, in order of receipt: the webhook's receive time, and its run's `whatsapp.mo`
+    step time minus that."""
     db = target.database()
     try:
         async with db.begin() as conn:
             query = (
-                sa.select(flow_history.c.at - inbound_messages.c.received_at)
+                sa.select(
+                    inbound_messages.c.received_at,
+                    flow_history.c.at - inbound_messages.c.received_at,
+                )
                 .select_from(flow_history)
                 .join(flow_runs, flow_runs.c.id == flow_history.c.run_id)
                 .join(inbound_messages, inbound_messages.c.wa_id == flow_runs.c.contact)
                 .where(flow_history.c.outcome == "whatsapp.mo")
             )
-            return sorted(float(value) for value in (await conn.execute(query)).scalars())
+            rows = (await conn.execute(query)).all()
+            return sorted((float(at), float(latency)) for at, latency in rows)
     finally:
         await db.dispose()
+
+
+def per_second(series: list[tuple[float, float]]) -> list[dict[str, Any]]:
+    """The replies grouped by the second they were received in: count, worst and median
+    latency (ms), so that a stall shows when it happened."""
+    if not series:
+        return []
+    first = series[0][0]
+    seconds: dict[int, list[float]] = {}
+    for at, latency in series:
+        seconds.setdefault(int(at - first), []).append(latency)
+    return [
+        {
+            "second": second,
+            "replies": len(values),
+            "p50_ms": round(statistics.median(values) * 1000, 1),
+            "max_ms": round(max(values) * 1000, 1),
+        }
+        for second, values in sorted(seconds.items())
+    ]
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -446,6 +522,7 @@ async def bench_one(backend: str, args: argparse.Namespace, workdir: Path) -> di
         step = max(1, args.runs // chosen_count) if chosen_count else 1
         chosen = contacts(args.runs)[::step][:chosen_count]
         serve = Serve(target, "waiting")
+        profiler: Profiler | None = None
         try:
             await serve.ready()
             start_ready = time.monotonic()
@@ -456,7 +533,11 @@ async def bench_one(backend: str, args: argparse.Namespace, workdir: Path) -> di
             rss_waiting = serve.rss()
 
             out.print(f"{backend}: {len(chosen):,} replies at {args.rate or 'max'}/s")
+            if args.pyspy is not None:
+                profiler = Profiler(serve, args.pyspy.with_name(f"{args.pyspy.stem}-{backend}.txt"))
             before = await last_history_id(target)
+            load_before = load_average()
+            cpu_before = cpu_seconds(serve.process.pid)
             first_post = time.monotonic()
             posted = await replies(serve, setup, chosen, args.rate)
             deadline = time.monotonic() + 120 + len(chosen) / max(args.rate, 1)
@@ -469,10 +550,15 @@ async def bench_one(backend: str, args: argparse.Namespace, workdir: Path) -> di
             finally:
                 await watcher.dispose()
             all_moved = time.monotonic() - first_post
-            found = await latencies(target)
+            cpu_replies = cpu_seconds(serve.process.pid) - cpu_before
+            load_after = load_average()
+            series = await latencies(target)
             rss_after = serve.rss()
         finally:
+            if profiler is not None:
+                profiler.stop()
             serve.stop()
+    found = sorted(latency for _at, latency in series)
     growth = size_waiting - size_empty
     return {
         "backend": backend,
@@ -488,14 +574,22 @@ async def bench_one(backend: str, args: argparse.Namespace, workdir: Path) -> di
         "reply_rate": args.rate,
         "replies_posted_seconds": round(posted, 2),
         "all_runs_moved_seconds": round(all_moved, 2),
+        # The serving process's CPU from the first reply until every run moved, per reply: the
+        # webhook, the step, the reply's dispatch to the in-process sandbox and its status
+        # webhooks (and the few idle polls of that time). Comparable on a busy machine, where
+        # the latencies are not.
+        "serve_cpu_ms_per_reply": round(cpu_replies * 1000 / max(1, len(chosen)), 2),
+        "load_average": [round(load_before, 2), round(load_after, 2)],
         "latency_ms": {
             "p50": round(percentile(found, 50) * 1000, 1),
+            "p90": round(percentile(found, 90) * 1000, 1),
             "p99": round(percentile(found, 99) * 1000, 1),
             "max": round(found[-1] * 1000, 1),
             "mean": round(statistics.fmean(found) * 1000, 1),
         }
         if found
         else None,
+        "per_second": per_second(series),
     }
 
 
@@ -518,7 +612,9 @@ def show(results: list[dict[str, Any]], host: dict[str, Any]) -> None:
     row("serve RSS, runs waiting", lambda r: f"{r['rss_bytes_waiting'] / mib:.1f} MiB")
     row("serve RSS, after the replies", lambda r: f"{r['rss_bytes_after_replies'] / mib:.1f} MiB")
     row("replies (rate/s)", lambda r: f"{r['replies']:,} ({r['reply_rate'] or 'max'})")
-    for name in ("p50", "p99", "max"):
+    row("serve CPU per reply", lambda r: f"{r['serve_cpu_ms_per_reply']} ms")
+    row("load average (before, after)", lambda r: " / ".join(map(str, r["load_average"])))
+    for name in ("p50", "p90", "p99", "max"):
         row(
             f"reply → next step, {name}",
             lambda r, name=name: f"{r['latency_ms'][name]} ms" if r["latency_ms"] else "-",
@@ -531,8 +627,9 @@ async def main(args: argparse.Namespace) -> None:
     host = machine()
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="wanode-flows-bench-") as tmp:
+        workdir = args.keep if args.keep is not None else Path(tmp)
         for backend in backends:
-            results.append(await bench_one(backend, args, Path(tmp)))
+            results.append(await bench_one(backend, args, workdir))
             # Written after each database, so that a failure on the next keeps these figures.
             report = {
                 "machine": host,
@@ -559,6 +656,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         default=Path(__file__).resolve().parent / "results" / "flows.json",
         help="where the figures go (bench/results/flows.json)",
+    )
+    parser.add_argument(
+        "--pyspy",
+        type=Path,
+        default=None,
+        help="record the serving process with py-spy while the replies come (raw format, to"
+        " PATH's stem plus -BACKEND.txt; read with python -m wanode.bench.pyspy_top)",
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="work in this directory and keep it (the SQLite file, the serve logs)",
     )
     args = parser.parse_args(argv)
     if args.runs < 1 or args.replies < 1 or args.rate < 0:

@@ -28,7 +28,7 @@ from wanode.cli import send as send_command
 from wanode.cli import templates as templates_command
 from wanode.cli.bootstrap import build_service, ensure_defaults, open_database, provision_all
 from wanode.cli.http_protocol import BoundedHttpToolsProtocol
-from wanode.cli.workers import WorkerPool, run_worker, worker_env
+from wanode.cli.workers import WorkerPool, freeze_startup_objects, run_worker, worker_env
 from wanode.config import Settings
 from wanode.logs import configure
 from wanode.store import apps as app_queries
@@ -175,6 +175,7 @@ async def _serve(settings: Settings, *, worker: bool, workers: int = 0) -> None:
         if workers:
             out.print(f"workers: {workers} (pids {', '.join(map(str, pool.pids))})")
             sys.stdout.flush()
+        freeze_startup_objects()
         await uvicorn.Server(config).serve()
     finally:
         await pool.stop()

@@ -3,6 +3,7 @@
 A step (`wanode.flows.advance`) is pure; this module loads the run, performs what the step asks
 (queueing a message, an HTTP request), and stores the new state with its history. A step and the
 message it queues commit in one transaction, so a run never sends twice and never loses a send.
+What a send node does to queue its message is `wanode.engine.flow_send`.
 
 What wakes a waiting run, each found by an indexed query, so that any worker (in any process)
 can take it and a restart loses nothing:
@@ -19,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -29,9 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wanode.codes import DR_CODES, SYNC, dr_for_meta_code
 from wanode.codes import webex as codes
 from wanode.config import Settings
-from wanode.engine.policies import send_verdict
-from wanode.engine.reports import Failure, record
-from wanode.engine.submit import Destination, Submission, Unresolved, submit
+from wanode.engine.flow_send import FlowSender
 from wanode.engine.templates import definition_of
 from wanode.flows import (
     Advance,
@@ -45,8 +43,6 @@ from wanode.flows import (
     MessageUpdate,
     Problem,
     Scope,
-    SendIntent,
-    SendResult,
     Tapped,
     Timeout,
     UnresolvedVariable,
@@ -60,23 +56,10 @@ from wanode.flows import (
 from wanode.flows.conditions import evaluate
 from wanode.flows.static_checks import send_problems, template_ids
 from wanode.flows.step import EVENT_KEYS, dr_of
-from wanode.guard import PrivateAddress, refuse_private, url_guard
-from wanode.messages import (
-    Envelope,
-    InvalidMessage,
-    OutboundMessage,
-    TemplateDefinition,
-    bind_webex,
-    parse_wa,
-)
-from wanode.messages.links import LinkOptions, normalise_base, parse_options
-from wanode.messages.links import check as check_links
-from wanode.notify.auth import PROFILE_ID
-from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
-from wanode.policy import check_bsuid, normalise_number, parse_expiry
+from wanode.guard import PrivateAddress, url_guard
+from wanode.messages import TemplateDefinition
 from wanode.store import Database
 from wanode.store import apps as app_queries
-from wanode.store import contacts as contact_queries
 from wanode.store import flows as store
 from wanode.store import templates as registry
 from wanode.transport import PooledTransport
@@ -113,6 +96,7 @@ class FlowRunner:
         self._http: httpx.AsyncClient | None = None
         self._failures: dict[int, int] = {}
         self._suspect = False
+        self._sender = FlowSender(settings, wake=wake)
 
     async def aclose(self) -> None:
         if self._http is not None:
@@ -272,12 +256,20 @@ class FlowRunner:
     # The loop.
 
     async def run_once(self) -> int:
-        return (
-            await self._inbox()
-            + await self._message_changes()
-            + await self._due()
-            + await self._http_requests()
-        )
+        """One pass: the inbox first (a customer waits on the reply), then the runs whose
+        message moved or whose deadline passed and the HTTP requests to make, then those
+        requests. A pass that finds the inbox empty does the rest in the same transaction: one
+        transaction when there is nothing to do. On SQLite each transaction takes its turn
+        behind the process's others, and the loop runs a pass for every batch of status
+        updates."""
+        handled, found = await self._inbox()
+        if found is None:
+            async with self._db.begin() as conn:
+                found = await self._wakes(conn)
+        claimed, requests = found
+        if requests:
+            await self._http_requests(requests)
+        return handled + claimed + len(requests)
 
     async def _step(
         self,
@@ -307,21 +299,26 @@ class FlowRunner:
         history = list(step.history)
         while step.intents:
             [intent] = step.intents
-            result = await self._send(conn, run_id, app_id, intent, now)
+            result = await self._sender.send(conn, run_id, app_id, intent, now)
             step = advance(flow, step.state, result, now=now)
             history.extend(step.history)
         return Advance(step.state, (), tuple(history))
 
-    async def _inbox(self) -> int:
+    async def _inbox(self) -> tuple[int, tuple[int, list[dict[str, Any]]] | None]:
         """Match inbox events to runs and triggers, in order, a batch per transaction; after a
-        failed batch, one event per transaction until the failing one is found."""
+        failed batch, one event per transaction until the failing one is found. Returns the
+        events handled and, when a claim found the inbox empty, what `_wakes` did in that
+        claim's transaction (None: it is still to do)."""
         handled = 0
+        found: tuple[int, list[dict[str, Any]]] | None = None
         while handled < self._batch:
             rows: list[dict[str, Any]] = []
+            limit = 1 if self._suspect else INBOX_BATCH
             try:
                 async with self._db.begin() as conn:
-                    rows = await store.claim_events(conn, limit=1 if self._suspect else INBOX_BATCH)
+                    rows = await store.claim_events(conn, limit=limit)
                     if not rows:
+                        found = await self._wakes(conn)
                         break
                     # After the claim: an event stored while this waited for the database is
                     # never handled at a time before it arrived.
@@ -330,6 +327,11 @@ class FlowRunner:
                         await self._on_event(conn, row, now)
                     await store.drop_events(conn, [row["id"] for row in rows])
                 self._suspect = False
+                if len(rows) < limit:
+                    # The claim took what there was: no second claim (and its turn behind the
+                    # process's other transactions) only to find the inbox empty.
+                    handled += len(rows)
+                    break
             except Exception:
                 # Rolled back: the events stay and are tried again (a deadlock between two
                 # workers passes); one that keeps failing alone is logged and set aside.
@@ -345,7 +347,7 @@ class FlowRunner:
                 async with self._db.begin() as conn:
                     await store.drop_events(conn, [rows[0]["id"]])
             handled += len(rows)
-        return handled
+        return handled, found
 
     async def _on_event(self, conn: AsyncConnection, row: dict[str, Any], now: float) -> None:
         event = row["event"]
@@ -387,28 +389,22 @@ class FlowRunner:
                 continue
             await self._begin(conn, flow, row["app_id"], Begin(event=event), now)
 
-    async def _message_changes(self) -> int:
+    async def _wakes(self, conn: AsyncConnection) -> tuple[int, list[dict[str, Any]]]:
+        """Step the runs whose awaited message moved and those whose deadline passed, and lease
+        the HTTP requests to make, in `conn`'s transaction; returns the runs stepped and the
+        requests leased."""
         now = self._clock()
-        async with self._db.begin() as conn:
-            rows = await store.claim_message_changes(conn, limit=self._batch)
-            for run in rows:
-                await self._step(conn, run, _update(run), now, wait_status=run["message_status"])
-        return len(rows)
+        changed = await store.claim_message_changes(conn, limit=self._batch)
+        for run in changed:
+            await self._step(conn, run, _update(run), now, wait_status=run["message_status"])
+        due = await store.claim_due(conn, now=now, limit=self._batch)
+        for run in due:
+            await self._step(conn, run, Timeout(now), now)
+        requests = await store.claim_http(conn, now=now, lease=HTTP_LEASE, limit=self._batch)
+        return len(changed) + len(due), requests
 
-    async def _due(self) -> int:
-        now = self._clock()
-        async with self._db.begin() as conn:
-            rows = await store.claim_due(conn, now=now, limit=self._batch)
-            for run in rows:
-                await self._step(conn, run, Timeout(now), now)
-        return len(rows)
-
-    async def _http_requests(self) -> int:
-        now = self._clock()
-        async with self._db.begin() as conn:
-            rows = await store.claim_http(conn, now=now, lease=HTTP_LEASE, limit=self._batch)
-        if not rows:
-            return 0
+    async def _http_requests(self, rows: list[dict[str, Any]]) -> None:
+        """Make the leased requests at once, then step each run with its response."""
         results = await asyncio.gather(*(self._request(run) for run in rows))
         for run, result in zip(rows, results, strict=True):
             now = self._clock()
@@ -417,7 +413,6 @@ class FlowRunner:
                 if current is None or current["wait_kind"] != "http":
                     continue
                 await self._step(conn, current, result, now)
-        return len(rows)
 
     async def _request(self, run: dict[str, Any]) -> HttpResult:
         wait = state_from_json(run["state"]).wait
@@ -451,173 +446,6 @@ class FlowRunner:
             body=response.text,
             headers=dict(response.headers),
         )
-
-    # Sending.
-
-    async def _send(
-        self, conn: AsyncConnection, run_id: str, app_id: str, intent: SendIntent, now: float
-    ) -> SendResult:
-        sent_at = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
-        sent_at = sent_at.replace("+00:00", "Z")
-        request = intent.request
-        app = await app_queries.get_app(conn, app_id)
-        if app is None:
-            return _refused(intent, SYNC.INVALID_APP_ID, "the flow's app no longer exists", "app")
-        try:
-            message = await self._message(conn, app, request)
-            destination = _destination(request, require_e164=app["require_e164"])
-            notify_url = await self._notify_url(request.get("notify_url"))
-            notify_auth_id = _blank_none(request.get("notify_auth_id"))
-            if notify_auth_id is not None and not PROFILE_ID.fullmatch(notify_auth_id):
-                raise InvalidMessage(
-                    "notify_auth_id", "must be 1-64 letters, digits, '-', '_' or '.'"
-                )
-            expires_at = parse_expiry(_blank_none(request.get("expiry")), now)
-            links = self._links(request, message)
-        except InvalidMessage as exc:
-            return _refused(intent, exc.code, exc.reason, exc.field, sent_at=sent_at)
-        submission = Submission(
-            app_id=app["id"],
-            message=message,
-            destinations=(destination,),
-            correlationid=_blank_none(request.get("correlation_id")),
-            callback_data=_blank_none(request.get("callback_data")),
-            notify_url=notify_url,
-            notify_auth_id=notify_auth_id,
-            expires_at=expires_at,
-            links=links,
-        )
-        [outcome] = await submit(conn, submission, now=now)
-        if isinstance(outcome, Unresolved):
-            return _refused(intent, SYNC.INVALID_VALUE, outcome.reason, "destination")
-        refusal = await self._policy(conn, app, outcome, now)
-        if refusal is not None:
-            # The message stays on record, failed, as a refused API send would be.
-            return SendResult(
-                intent.node,
-                code=refusal.code,
-                description=refusal.description,
-                sent_at=sent_at,
-                policy=True,
-                transid=outcome["transid"],
-                wa_id=outcome["wa_id"],
-            )
-        await store.record_send(conn, transid=outcome["transid"], run_id=run_id, node=intent.node)
-        self._wake("dispatch")
-        return SendResult(
-            intent.node,
-            transid=outcome["transid"],
-            wa_id=outcome["wa_id"],
-            sent_at=sent_at,
-        )
-
-    async def _message(
-        self, conn: AsyncConnection, app: dict[str, Any], request: Mapping[str, Any]
-    ) -> OutboundMessage:
-        key_hash = _blank_none(request.get("identity_key_hash"))
-        if "wa" in request:
-            wa = dict(request["wa"])
-            if key_hash is not None:
-                wa["identity_key_hash"] = key_hash
-            try:
-                return parse_wa(wa)
-            except InvalidMessage as exc:
-                raise exc.under("wa") from exc
-        template = request["template"]
-        template_id = str(template.get("template", "")).strip()
-        row = await registry.get_for_waba(conn, app["waba_id"], template_id)
-        if row is None or row["synced_at"] is None:
-            raise InvalidMessage(
-                "template.template",
-                f"{template_id!r} is not a template of app {app['id']}",
-                code=SYNC.INVALID_TEMPLATE_ID,
-            )
-        try:
-            return bind_webex(
-                definition_of(row),
-                template.get("parameters"),
-                envelope=Envelope(identity_key_hash=key_hash),
-            )
-        except InvalidMessage as exc:
-            raise exc.under("template") from exc
-
-    def _links(self, request: Mapping[str, Any], message: OutboundMessage) -> LinkOptions | None:
-        """The node's `options` (link shortening), checked as the Messaging API checks them."""
-        if request.get("options") is None:
-            return None
-        allowed = [normalise_base(d) for d in self._settings.short_link_domain_list()]
-        try:
-            options = parse_options(request["options"], allowed=allowed)
-        except InvalidMessage as exc:
-            raise exc.under("options") from exc
-        try:
-            check_links(message, options)
-        except InvalidMessage as exc:
-            raise exc.under("wa" if "wa" in request else "template") from exc
-        return options
-
-    async def _notify_url(self, value: Any) -> str | None:
-        if value is None or value == "":
-            return None
-        try:
-            url = validate_notify_url(str(value))
-        except InvalidNotifyUrl as exc:
-            raise InvalidMessage("notify_url", exc.message) from exc
-        try:
-            await refuse_private(url, allow_private=self._settings.private_urls_allowed())
-        except PrivateAddress as exc:
-            raise InvalidMessage("notify_url", str(exc)) from exc
-        return url
-
-    async def _policy(
-        self, conn: AsyncConnection, app: dict[str, Any], row: dict[str, Any], now: float
-    ) -> codes.DrCode | None:
-        """The send policies, decided when the node runs so the node can take onPolicyFail
-        at once; the dispatcher decides them again when it sends (an expiry may pass)."""
-        contact = await contact_queries.get(conn, row["wa_id"])
-        verdict = send_verdict(
-            row, contact, app, now=now, enforce_window=self._settings.policy_window
-        )
-        if verdict.allowed:
-            return None
-        assert verdict.dr is not None
-        meta = verdict.meta.code if verdict.meta is not None else None
-        await record(
-            conn,
-            row,
-            "failed",
-            at=now,
-            now=now,
-            source="policy",
-            failure=Failure(verdict.dr, meta, verdict.dr.description, verdict.reason),
-        )
-        return verdict.dr
-
-
-def _destination(request: Mapping[str, Any], *, require_e164: bool) -> Destination:
-    given = str(request.get("destination", "")).strip()
-    if not given:
-        raise InvalidMessage("destination", "resolved to an empty destination")
-    if request.get("destination_type") == "customerid":
-        return Destination(given, None, None, "customerid", "destination")
-    if request.get("destination_type") == "bsuid":
-        return Destination(check_bsuid(given), None, None, "bsuid", "destination")
-    number = normalise_number(given, require_e164=require_e164, field="destination")
-    return Destination(given, number, None, "waid", "destination")
-
-
-def _refused(
-    intent: SendIntent, code: str, description: str, field: str, *, sent_at: str | None = None
-) -> SendResult:
-    return SendResult(
-        intent.node, code=code, description=f"{field}: {description}", field=field, sent_at=sent_at
-    )
-
-
-def _blank_none(value: Any) -> Any:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return value
 
 
 def _tap(event: Mapping[str, Any]) -> dict[str, Any]:

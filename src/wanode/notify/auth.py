@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 
-from wanode.policy.notify_auth import PROFILE_ID as PROFILE_ID  # until its importers move
 from wanode.policy.notify_auth import Profile
 
 # A token is renewed this long before it expires, so none arrives expired.

@@ -181,6 +181,29 @@ async def insert_runs(
         )
 
 
+# The run's columns a step rewrites, each bound by name: one statement object for every save,
+# so that SQLAlchemy finds it compiled instead of building an UPDATE per step.
+_SAVED = (
+    "status",
+    "node",
+    "contact",
+    "wait_kind",
+    "wait_transid",
+    "wait_contact",
+    "wait_status",
+    "deadline",
+    "lease_until",
+    "state",
+    "result",
+    "updated_at",
+)
+_SAVE_RUN = (
+    flow_runs.update()
+    .where(flow_runs.c.id == sa.bindparam("run_id", type_=flow_runs.c.id.type))
+    .values({name: sa.bindparam(f"new_{name}", type_=flow_runs.c[name].type) for name in _SAVED})
+)
+
+
 async def save_run(
     conn: AsyncConnection,
     run_id: str,
@@ -192,9 +215,10 @@ async def save_run(
     values = _wait_columns(state)
     if wait_status is not None and values["wait_kind"] == "message":
         values["wait_status"] = wait_status
-    await conn.execute(
-        flow_runs.update().where(flow_runs.c.id == run_id).values(updated_at=now, **values)
-    )
+    values["updated_at"] = now
+    params = {f"new_{name}": values[name] for name in _SAVED}
+    params["run_id"] = run_id
+    await conn.execute(_SAVE_RUN, params)
 
 
 async def get_run(
@@ -243,20 +267,28 @@ async def has_waiting_run(conn: AsyncConnection, flow_id: str, contact: str) -> 
     return (await conn.execute(query.limit(1))).first() is not None
 
 
+_WAITING_FOR_INBOUND = (
+    sa.select(flow_runs)
+    .where(
+        flow_runs.c.app_id == sa.bindparam("app_id", type_=flow_runs.c.app_id.type),
+        flow_runs.c.wait_contact == sa.bindparam("wa_id", type_=flow_runs.c.wait_contact.type),
+        flow_runs.c.wait_kind == "inbound",
+        flow_runs.c.status == WAITING,
+    )
+    .order_by(flow_runs.c.created_at)
+)
+_WAITING_FOR_INBOUND_LOCKED = _WAITING_FOR_INBOUND.with_for_update()
+
+
 async def waiting_for_inbound(
     conn: AsyncConnection, app_id: str, wa_id: str
 ) -> list[dict[str, Any]]:
     """Runs waiting in a Receive node for `wa_id`'s next event, locked (waiting, not skipping,
     for a worker that holds one: it may be timing it out)."""
-    query = sa.select(flow_runs).where(
-        flow_runs.c.app_id == app_id,
-        flow_runs.c.wait_contact == wa_id,
-        flow_runs.c.wait_kind == "inbound",
-        flow_runs.c.status == WAITING,
+    query = (
+        _WAITING_FOR_INBOUND_LOCKED if conn.dialect.name == "postgresql" else _WAITING_FOR_INBOUND
     )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    rows = await conn.execute(query.order_by(flow_runs.c.created_at))
+    rows = await conn.execute(query, {"app_id": app_id, "wa_id": wa_id})
     return [dict(r) for r in rows.mappings()]
 
 
@@ -326,11 +358,14 @@ async def claim_http(
 # History.
 
 
+_ADD_HISTORY = flow_history.insert()
+
+
 async def add_history(
     conn: AsyncConnection, run_id: str, entries: Sequence[dict[str, Any]]
 ) -> None:
     if entries:
-        await conn.execute(flow_history.insert(), [{"run_id": run_id, **e} for e in entries])
+        await conn.execute(_ADD_HISTORY, [{"run_id": run_id, **e} for e in entries])
 
 
 async def history(conn: AsyncConnection, run_id: str) -> list[dict[str, Any]]:
@@ -362,20 +397,30 @@ async def add_event(
     )
 
 
+_CLAIM_EVENTS = (
+    sa.select(flow_inbox).order_by(flow_inbox.c.id).limit(sa.bindparam("limit", type_=sa.Integer))
+)
+_CLAIM_EVENTS_LOCKED = _CLAIM_EVENTS.with_for_update(skip_locked=True)
+_DROP_EVENTS = flow_inbox.delete().where(
+    flow_inbox.c.id.in_(sa.bindparam("ids", expanding=True, type_=flow_inbox.c.id.type))
+)
+_RECORD_SEND = flow_sends.insert()
+
+
 async def claim_events(conn: AsyncConnection, *, limit: int) -> list[dict[str, Any]]:
     """The oldest inbox events no other worker holds, in order; deleted with `drop_events` in
     the same transaction once handled."""
-    query = sa.select(flow_inbox).order_by(flow_inbox.c.id).limit(limit)
-    return [dict(r) for r in (await conn.execute(for_claim(query, conn))).mappings()]
+    query = _CLAIM_EVENTS_LOCKED if conn.dialect.name == "postgresql" else _CLAIM_EVENTS
+    return [dict(r) for r in (await conn.execute(query, {"limit": limit})).mappings()]
 
 
 async def drop_events(conn: AsyncConnection, event_ids: Sequence[int]) -> None:
     if event_ids:
-        await conn.execute(flow_inbox.delete().where(flow_inbox.c.id.in_(event_ids)))
+        await conn.execute(_DROP_EVENTS, {"ids": list(event_ids)})
 
 
 async def record_send(conn: AsyncConnection, *, transid: str, run_id: str, node: str) -> None:
-    await conn.execute(flow_sends.insert().values(transid=transid, run_id=run_id, node=node))
+    await conn.execute(_RECORD_SEND, {"transid": transid, "run_id": run_id, "node": node})
 
 
 async def send_of_wamid(conn: AsyncConnection, wamid: str) -> dict[str, Any] | None:

@@ -399,7 +399,7 @@ flow_runs = sa.Table(
     sa.Index("ix_flow_runs_due", "wait_kind", "deadline"),
     sa.Index("ix_flow_runs_wait_transid", "wait_transid"),
     sa.Index("ix_flow_runs_wait_contact", "app_id", "wait_contact"),
-    sa.Index("ix_flow_runs_flow", "flow_id", "status"),
+    sa.Index("ix_flow_runs_flow_contact", "flow_id", "status", "contact"),
 )
 
 flow_history = sa.Table(
