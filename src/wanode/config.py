@@ -198,6 +198,17 @@ class Settings(BaseSettings):
         "resets it; what only time makes due (retries, holds, flow timeouts) may wait this long "
         "more.",
     )
+    pass_spacing: float = Field(
+        default=0.05,
+        ge=0,
+        description="Shortest time in seconds between the starts of two passes of an engine "
+        "loop (dispatch, statuses, DRs, forwarding, flows) when the second is brought by a "
+        "wake-up: the wake-ups that come within it are served by one pass. At a modest rate "
+        "each pass then carries several messages instead of one, and its fixed cost (a "
+        "transaction, a claim, task hand-offs) is shared; each loop adds at most this much "
+        "to a message's way. A pass that filled its batch is followed at once; the first "
+        "wake-up after a quiet spell is served at once. 0: every wake-up is served at once.",
+    )
 
     # Pacing: keep sends under WhatsApp's throughput and pair limits (wanode.pacing).
     pacing: bool = Field(

@@ -61,12 +61,19 @@ class Courier(ABC):
                 limit=limit,
                 skip=self._in_flight.full_keys(),
             )
-        if not batch:
-            # What is due may wait behind a delivery on its way (the next row of its thread).
+        if len(batch) < limit:
+            # The claim took all that was due, but more may wait behind a delivery on its way
+            # (the next row of its thread): that delivery's end wakes the loop. (The engine
+            # runs no second pass at once to find out: it would mostly find nothing.)
             self._in_flight.found_nothing()
         for key, delivery in self._deliveries(batch):
             self._in_flight.start(delivery, key=key)
         return len(batch)
+
+    @property
+    def batch(self) -> int:
+        """The most rows a pass claims."""
+        return self._batch
 
     async def run_once(self) -> int:
         """`pump`, then wait until what it claimed is delivered and recorded."""

@@ -53,9 +53,9 @@ class InFlight:
         return full
 
     def found_nothing(self) -> None:
-        """A pass claimed nothing: what it would take may be queued behind a task on its way
-        (a message's next DR waits for the one being posted), so that task's end wakes the
-        loop."""
+        """A pass claimed all it could see: what it would take may be queued behind a task on
+        its way (a message's next DR waits for the one being posted), so that task's end wakes
+        the loop."""
         if self._tasks:
             self._starved = True
 

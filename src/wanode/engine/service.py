@@ -34,15 +34,18 @@ log = structlog.get_logger(__name__)
 # Loops whose passes move messages' statuses (the dispatcher, whose sends end after its pass,
 # says so itself: `Dispatcher(recorded=...)`).
 _MOVES_MESSAGES = frozenset({"status"})
+# Stored status webhooks the status processor applies per pass.
+STATUS_BATCH = 500
 
 
 class Engine:
     """Dispatcher, status processor and notifier over one database.
 
-    Each loop runs a pass, and sleeps only when the pass found nothing to do; `wake()` (called
-    by the API after it queues work) cuts the sleep short, in other processes too when
-    `redis_url` is set. Several engines in several processes may share a PostgreSQL database:
-    every claim is a lease or a row lock taken with SKIP LOCKED.
+    Each loop runs a pass, and sleeps unless the pass filled its batch; `wake()` (called by the
+    API after it queues work) cuts the sleep short, in other processes too when `redis_url` is
+    set, and the wake-ups that come within `pass_spacing` of a pass's start share the next
+    pass. Several engines in several processes may share a PostgreSQL database: every claim is
+    a lease or a row lock taken with SKIP LOCKED.
 
     `loops=False` makes an engine that runs no loop (an API process beside `wanode worker`
     processes): it only wakes the workers.
@@ -75,10 +78,12 @@ class Engine:
             clock=clock,
             limiter=self.limiter,
             wake=lambda: self._woken(("dispatch",)),
-            # A send's outcome is recorded: its DR is queued, and a flow run may wait for it.
-            recorded=lambda: self._woken(("notify", "flows")),
+            # A send's outcome is recorded: its DR is queued, a flow run may wait for it, and
+            # its statuses may have come first (stored until their message is known by its
+            # wamid: without this they would wait for the status loop's next poll).
+            recorded=lambda: self._woken(("status", "notify", "flows")),
         )
-        self.processor = StatusProcessor(db, settings, clock=clock)
+        self.processor = StatusProcessor(db, settings, clock=clock, batch=STATUS_BATCH)
         # OAuth2 tokens for notify-URL auth profiles: a cold path (a token lasts an hour),
         # guarded as the notify URLs are.
         self._token_client = httpx.AsyncClient(
@@ -130,22 +135,27 @@ class Engine:
         if not self._loops:
             log.info("engine_started", loops=[])
             return
-        loops: dict[str, Callable[[], Awaitable[int]]] = {
-            "status": self.processor.run_once,
+        # Each loop's step, and what a pass's count must reach for the loop to go straight on
+        # (a full batch: more may be due now); a smaller one took all that was due, and what
+        # comes later brings a wake-up. None: any work found means going straight on.
+        loops: dict[str, tuple[Callable[[], Awaitable[int]], int | None]] = {
+            "status": (self.processor.run_once, STATUS_BATCH),
             # Couriers claim and start deliveries; a pass does not wait for slow receivers.
-            "notify": self.notifier.pump,
-            "forward": self.forwarder.pump,
-            "dispatch": self.dispatcher.pump,
-            "media": self.media_fetcher.run_once,
-            "templates": self.templates.run_once,
-            "flows": self.flows.run_once,
+            "notify": (self.notifier.pump, self.notifier.batch),
+            "forward": (self.forwarder.pump, self.forwarder.batch),
+            "dispatch": (self.dispatcher.pump, self.settings.dispatch_batch),
+            "media": (self.media_fetcher.run_once, None),
+            "templates": (self.templates.run_once, None),
+            "flows": (self.flows.run_once, None),
         }
         if self._wakeups is not None:
             self._listener = asyncio.create_task(
                 self._wakeups.listen(self._woken), name="wanode-wakeups-listen"
             )
-        for name, step in loops.items():
-            self._tasks.append(asyncio.create_task(self._loop(name, step), name=f"wanode-{name}"))
+        for name, (step, full) in loops.items():
+            self._tasks.append(
+                asyncio.create_task(self._loop(name, step, full), name=f"wanode-{name}")
+            )
         log.info("engine_started", loops=sorted(loops))
 
     async def stop(self, grace: float = 10.0) -> None:
@@ -204,16 +214,30 @@ class Engine:
             )
             idle = idle + 1 if work == 0 else 0
 
-    async def _loop(self, name: str, step: Callable[[], Awaitable[int]]) -> None:
+    async def _loop(
+        self, name: str, step: Callable[[], Awaitable[int]], full: int | None = None
+    ) -> None:
+        """Run `step` pass after pass: at once after a full pass (`full` items; None: any),
+        else at the next wake-up or poll.
+
+        A pass has a fixed cost whatever it carries (a transaction, a claim, tasks), so a
+        wake-up that comes less than `pass_spacing` after the last pass began waits for the
+        rest of it, and every wake-up in that time is served by the one pass: at a modest rate
+        a pass then carries several messages, not one, and a pass that claimed everything due
+        is not followed by one that finds nothing.
+        """
         wake = self._wake[name]
         # An idle loop polls ever less often (down to `idle_poll_max`): an idle process costs
         # next to no CPU, and new work wakes its loop anyway.
         poll = self.settings.poll_interval
+        spacing = self.settings.pass_spacing
+        clock = asyncio.get_running_loop().time
         idle_wait = poll
         while not self._stopping.is_set():
             # Cleared before the pass, not after: work queued while the pass runs may come too
-            # late for its claim, and its wake-up then brings the next pass at once.
+            # late for its claim, and its wake-up then brings the next pass.
             wake.clear()
+            began = clock()
             try:
                 done = await step()
             except asyncio.CancelledError:
@@ -226,15 +250,27 @@ class Engine:
                 # A message's status moved: its DR is queued, and a flow run may be waiting
                 # for it.
                 self._woken(("notify", "flows"))
-            if done or self._stopping.is_set():
+            if done:
                 idle_wait = poll
-                continue
-            try:
-                await asyncio.wait_for(wake.wait(), timeout=idle_wait)
-            except TimeoutError:
-                idle_wait = min(idle_wait * 2, max(self.settings.idle_poll_max, poll))
-            else:
+                if full is None or done >= full:
+                    continue
+            if self._stopping.is_set():
+                break
+            if not wake.is_set():
+                try:
+                    async with asyncio.timeout(idle_wait):
+                        await wake.wait()
+                except TimeoutError:
+                    # A poll: what only time makes due (retries, holds, timeouts).
+                    idle_wait = min(idle_wait * 2, max(self.settings.idle_poll_max, poll))
+                    continue
                 idle_wait = poll
+            # Woken: let the wake-ups that follow closely join this pass (a stop cuts it short).
+            rest = began + spacing - clock()
+            if rest > 0 and not self._stopping.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(rest):
+                        await self._stopping.wait()
 
 
 def _notify_tls(settings: Settings) -> ssl.SSLContext | None:
