@@ -202,3 +202,39 @@ async def test_a_wake_up_during_a_pass_brings_the_next_pass_at_once(db: Database
             await engine.stop()
     assert len(passes) >= 2, "the wake-up that came during the pass was lost"
     assert passes[1] - passes[0] < 1.0
+
+
+async def test_moved_statuses_wake_flows_only_while_a_run_waits_on_a_message(
+    db: Database,
+) -> None:
+    from tests.integration.test_flow_nodes import HANDSET, deploy, start, start_node, text
+
+    async with running(db, start_engine=False) as wn:
+        engine = wn.ctx.engine
+        # A pass that finds nothing learns that no run waits on a message: a campaign's
+        # statuses then wake the DR loop alone.
+        assert await engine.flows.run_once() == 0
+        assert engine._after_moves(("notify",)) == ("notify",)
+        doc = {
+            "id": "waits",
+            "variables": {"phone": HANDSET},
+            "nodes": {
+                "n1": start_node("n2"),
+                "n2": text(
+                    "hi",
+                    to="$(phone)",
+                    wait_for="delivery",
+                    timeout=30,
+                    on={"onDeliveryReportSuccess": "n3"},
+                ),
+                "n3": {"type": "end"},
+            },
+        }
+        await deploy(wn, doc)
+        run = await start(wn, "waits")
+        assert run["status"] == "waiting"
+        # The run waits on its message: moved statuses wake flows again, at once and after
+        # the next pass that reads the database.
+        assert engine._after_moves(("notify",)) == ("notify", "flows")
+        await engine.flows.run_once()
+        assert engine._after_moves(("status", "notify")) == ("status", "notify", "flows")

@@ -42,6 +42,7 @@ from wanode.flows import (
     InvalidFlow,
     MessageUpdate,
     Problem,
+    RunState,
     Scope,
     Tapped,
     Timeout,
@@ -97,6 +98,11 @@ class FlowRunner:
         self._failures: dict[int, int] = {}
         self._suspect = False
         self._sender = FlowSender(settings, wake=wake)
+        # Whether a run may be waiting on a message's status: the engine wakes this loop when
+        # statuses move only while it is. Set when a run of this process starts waiting on a
+        # message, and read from the database at every pass that finds the inbox empty (at
+        # least every idle poll), so a run another process started is seen within one poll.
+        self.watches_messages = True
 
     async def aclose(self) -> None:
         if self._http is not None:
@@ -240,6 +246,7 @@ class FlowRunner:
     ) -> str:
         run_id = str(uuid.uuid4())
         step = await self._perform(conn, flow, run_id, app_id, begin(flow, event, now=now), now)
+        self._note_wait(step.state)
         await store.insert_run(
             conn,
             run_id=run_id,
@@ -286,6 +293,7 @@ class FlowRunner:
             conn, flow, run["id"], run["app_id"], advance(flow, state, event, now=now), now
         )
         if step.state != state or wait_status is not None:
+            self._note_wait(step.state)
             await store.save_run(
                 conn, run["id"], state_to_json(step.state), now=now, wait_status=wait_status
             )
@@ -401,7 +409,12 @@ class FlowRunner:
         for run in due:
             await self._step(conn, run, Timeout(now), now)
         requests = await store.claim_http(conn, now=now, lease=HTTP_LEASE, limit=self._batch)
+        self.watches_messages = await store.any_waiting_on_message(conn)
         return len(changed) + len(due), requests
+
+    def _note_wait(self, state: RunState) -> None:
+        if state.status == "waiting" and state.wait is not None and state.wait.kind == "message":
+            self.watches_messages = True
 
     async def _http_requests(self, rows: list[dict[str, Any]]) -> None:
         """Make the leased requests at once, then step each run with its response."""

@@ -81,7 +81,7 @@ class Engine:
             # A send's outcome is recorded: its DR is queued, a flow run may wait for it, and
             # its statuses may have come first (stored until their message is known by its
             # wamid: without this they would wait for the status loop's next poll).
-            recorded=lambda: self._woken(("status", "notify", "flows")),
+            recorded=lambda: self._woken(self._after_moves(("status", "notify"))),
         )
         self.processor = StatusProcessor(db, settings, clock=clock, batch=STATUS_BATCH)
         # OAuth2 tokens for notify-URL auth profiles: a cold path (a token lasts an hour),
@@ -123,6 +123,11 @@ class Engine:
         self._woken(names)
         if self._wakeups is not None:
             self._wakeups.publish(names)
+
+    def _after_moves(self, loops: tuple[str, ...]) -> tuple[str, ...]:
+        """The loops to wake when messages' statuses moved: `loops`, and flows while a run may
+        be waiting on a message (a campaign without flows runs no flow passes)."""
+        return (*loops, "flows") if self.flows.watches_messages else loops
 
     def _woken(self, loops: Sequence[str]) -> None:
         for name in loops:
@@ -249,7 +254,7 @@ class Engine:
             if done and name in _MOVES_MESSAGES:
                 # A message's status moved: its DR is queued, and a flow run may be waiting
                 # for it.
-                self._woken(("notify", "flows"))
+                self._woken(self._after_moves(("notify",)))
             if done:
                 idle_wait = poll
                 if full is None or done >= full:

@@ -307,6 +307,16 @@ async def claim_due(conn: AsyncConnection, *, now: float, limit: int) -> list[di
     return [dict(r) for r in (await conn.execute(for_claim(query, conn))).mappings()]
 
 
+async def any_waiting_on_message(conn: AsyncConnection) -> bool:
+    """Whether any run waits on a message's status (found through `ix_flow_runs_due`)."""
+    query = (
+        sa.select(sa.literal(1))
+        .where(flow_runs.c.wait_kind == "message", flow_runs.c.status == WAITING)
+        .limit(1)
+    )
+    return (await conn.execute(query)).first() is not None
+
+
 async def claim_message_changes(conn: AsyncConnection, *, limit: int) -> list[dict[str, Any]]:
     """Runs waiting on a message whose status moved since the run last looked, each with the
     message's `message_status`, error and submission."""
