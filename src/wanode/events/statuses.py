@@ -49,11 +49,7 @@ def parse_status(
     """`bsuids` maps the value's `contacts` (wa_id to user_id); a single contact is the
     recipient of every status beside it."""
     recipient_id = node.opt_string("recipient_id") or ""
-    own = node.data.get("recipient_user_id")
-    bsuid = own if isinstance(own, str) and own else None
-    if bsuid is None and bsuids:
-        only = next(iter(bsuids.values())) if len(bsuids) == 1 else None
-        bsuid = bsuids.get(recipient_id, only)
+    bsuid = _bsuid(recipient_id, node.data.get("recipient_user_id"), bsuids)
     return StatusUpdate(
         phone_number_id=phone_number_id,
         wamid=node.string("id"),
@@ -66,6 +62,19 @@ def parse_status(
         raw=node.frozen(),
         bsuid=bsuid,
     )
+
+
+def _bsuid(
+    recipient_id: str, own: Any, bsuids: Mapping[str | None, str | None] | None
+) -> str | None:
+    """The recipient's BSUID: the status's own `recipient_user_id`, else the one its value's
+    `contacts` give for the recipient (a single contact is the recipient of every status)."""
+    if isinstance(own, str) and own:
+        return own
+    if not bsuids:
+        return None
+    only = next(iter(bsuids.values())) if len(bsuids) == 1 else None
+    return bsuids.get(recipient_id, only)
 
 
 def statuses_only(body: object) -> list[StatusUpdate] | None:
@@ -175,11 +184,7 @@ def _plain_status(
     except (OverflowError, OSError, ValueError):
         return None
     recipient_id = status.get("recipient_id") or ""
-    own = status.get("recipient_user_id")
-    bsuid = own if isinstance(own, str) and own else None
-    if bsuid is None and bsuids:
-        only = next(iter(bsuids.values())) if len(bsuids) == 1 else None
-        bsuid = bsuids.get(recipient_id, only)
+    bsuid = _bsuid(recipient_id, status.get("recipient_user_id"), bsuids)
     return StatusUpdate(
         phone_number_id=phone_number_id,
         wamid=wamid,
