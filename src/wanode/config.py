@@ -24,9 +24,20 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(
         default=10,
         ge=1,
-        description="PostgreSQL connections a process keeps open; it may open as many again "
-        "at peaks. Every API and worker process has its own pool: keep their sum under the "
-        "server's max_connections.",
+        description="Half the PostgreSQL connections a process may open: it opens up to twice "
+        "this many, as concurrency needs them, and keeps every one open (closing a peak's "
+        "extra connections made the next peak connect again, transaction after transaction). "
+        "Every API and worker process has its own pool: keep the sum of twice their sizes "
+        "under the server's max_connections.",
+    )
+    database_ping_idle_after: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds a pooled PostgreSQL connection may sit unused before it is pinged "
+        "(a round trip) when next taken from the pool, to replace it if the server or a proxy "
+        "dropped it meanwhile. A connection used more recently is handed out without a ping; "
+        "one the driver already saw closed is replaced without one. 0: ping every reused "
+        "connection.",
     )
     sqlite_driver: Literal["inline", "aiosqlite"] = Field(
         default="inline",

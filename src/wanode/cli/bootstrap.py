@@ -72,6 +72,7 @@ def open_database(settings: Settings) -> Database:
         settings.database_url,
         schema=settings.database_schema,
         pool_size=settings.database_pool_size,
+        ping_idle_after=settings.database_ping_idle_after,
         sqlite_driver=settings.sqlite_driver,
         keyring=Keyring.from_settings(key, settings.secret_key_path()),
     )

@@ -26,11 +26,13 @@ class GroupCommit(Generic[T]):
     """Writes items with `write(conn, items)`, as many per transaction as have arrived.
 
     A batch that fails is written again item by item, so one bad item fails alone: its `add`
-    raises what the write raised, and the others are committed.
+    raises what the write raised, and the others are committed. `urgent`: a request waits for
+    the commit to answer, so on SQLite the transaction goes before the engine's waiting ones.
     """
 
-    def __init__(self, db: Database, write: Write[T], *, name: str) -> None:
+    def __init__(self, db: Database, write: Write[T], *, name: str, urgent: bool = False) -> None:
         self._db = db
+        self._urgent = urgent
         self._write_items = write
         self._name = name
         self._pending: list[tuple[T, asyncio.Future[None]]] = []
@@ -57,7 +59,7 @@ class GroupCommit(Generic[T]):
             while self._pending:
                 batch, self._pending = self._pending, []
                 try:
-                    async with self._db.begin() as conn:
+                    async with self._db.begin(urgent=self._urgent) as conn:
                         await self._write_items(conn, [item for item, _ in batch])
                 except Exception:
                     await self._write_one_by_one(batch)
@@ -76,7 +78,7 @@ class GroupCommit(Generic[T]):
     async def _write_one_by_one(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
         for item, done in batch:
             try:
-                async with self._db.begin() as conn:
+                async with self._db.begin(urgent=self._urgent) as conn:
                     await self._write_items(conn, [item])
             except Exception as exc:
                 done.set_exception(exc)

@@ -93,15 +93,18 @@ class Submitter:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Urgent: the request answers only once its messages are stored, so on SQLite its
+        # transaction goes before the engine's waiting ones (a campaign's backlog does not
+        # make the API wait).
         self._writes: GroupCommit[_Accepted] = GroupCommit(
-            db, _enqueue_all, name="wanode-submit-writer"
+            db, _enqueue_all, name="wanode-submit-writer", urgent=True
         )
 
     async def submit(
         self, submission: Submission, *, now: float, app: dict[str, Any] | None = None
     ) -> list[dict[str, Any] | Unresolved]:
         if _needs_lookups(submission, app):
-            async with self._db.begin() as conn:
+            async with self._db.begin(urgent=True) as conn:
                 app, resolved = await _lookups(conn, submission, app)
         else:
             assert app is not None

@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import json
 import os
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,11 +17,12 @@ import orjson
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from wanode.store import _inline_sqlite
 from wanode.store import keyring as keyring_module
+from wanode.store._turn import Turn
 from wanode.store.keyring import Keyring
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -30,6 +32,8 @@ _in_turn: contextvars.ContextVar[bool] = contextvars.ContextVar("wanode_sqlite_t
 # first applies the migrations, the others find them applied.
 _MIGRATION_LOCK = 0x77616E6F6465  # "wanode"
 _SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON")
+# Where a pooled PostgreSQL connection's record keeps the time it went back to the pool.
+_CHECKED_IN = "wanode_checked_in"
 
 SqliteDriver = Literal["inline", "aiosqlite"]
 
@@ -47,8 +51,19 @@ class Database:
     """One async engine and the migrations that shape it.
 
     `schema` (PostgreSQL only) puts wanode's tables in that schema (it must exist) instead of
-    the database's default search path. `pool_size` connections (PostgreSQL) are kept open,
-    and as many again may be opened at peaks.
+    the database's default search path. Up to twice `pool_size` connections (PostgreSQL) are
+    opened, as concurrency needs them, and every one is kept open: a peak's extra connections
+    are not closed when they come back (closing and reopening them under load cost a connect,
+    TLS negotiation included, per transaction). The pool hands out the connection used last
+    (LIFO), so under steady load the same few connections stay warm and the rest sit idle.
+
+    A PostgreSQL connection is not pinged on every checkout (`pool_pre_ping` cost three round
+    trips per transaction: BEGIN, ";", ROLLBACK). One the driver already knows to be closed
+    (the server restarted or killed it, a proxy dropped it) is replaced without a round trip;
+    one that sat idle in the pool `ping_idle_after` seconds or longer is pinged first, and
+    replaced, with every connection older than it, if the ping finds it dead. A statement that
+    meets a dead connection fails (a `sqlalchemy.exc.DBAPIError` with `connection_invalidated`)
+    and SQLAlchemy discards the whole pool's connections; the next transaction connects anew.
 
     `sqlite_driver` chooses how SQLite is reached. "inline" (the default) runs the stdlib
     sqlite3 on the event-loop thread (see `_inline_sqlite`): no thread hand-off at all, several
@@ -67,14 +82,15 @@ class Database:
         connect_args: dict[str, Any] | None = None,
         schema: str | None = None,
         pool_size: int = 10,
+        ping_idle_after: float = 5.0,
         sqlite_driver: SqliteDriver = "inline",
         keyring: Keyring | None = None,
     ) -> None:
-        self.url = sa.make_url(url)
+        self.url = _asyncpg_sslmode(sa.make_url(url))
         self.keyring = keyring or Keyring()
         self._inline = self.is_sqlite and sqlite_driver == "inline"
-        # One lock per event loop (tests run several loops over one Database).
-        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+        # One turn per event loop (tests run several loops over one Database).
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Turn] = (
             weakref.WeakKeyDictionary()
         )
         kwargs: dict[str, Any] = {"connect_args": dict(connect_args or {})}
@@ -94,12 +110,16 @@ class Database:
             elif sqlite_driver != "aiosqlite":
                 raise ValueError(f"unknown SQLite driver {sqlite_driver!r}")
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            kwargs.update(
+                pool_size=2 * pool_size, max_overflow=0, pool_use_lifo=True, pool_pre_ping=False
+            )
         kwargs.update(json_serializer=_dump_json, json_deserializer=orjson.loads)
         kwargs["execution_options"] = {keyring_module.OPTION: self.keyring}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite and not self._inline:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        if not self.is_sqlite:
+            _check_idle_connections(self.engine, ping_idle_after)
 
     def _inline_creator(
         self, connect_args: dict[str, Any]
@@ -121,12 +141,13 @@ class Database:
         return self.url.get_backend_name() == "sqlite"
 
     @asynccontextmanager
-    async def begin(self) -> AsyncIterator[AsyncConnection]:
+    async def begin(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection in a transaction, committed on success.
 
         SQLite has one writer at a time, and a second writer waits in its busy handler, which
         sleeps in steps of up to 100 ms: under load that sleeping, not the work, set the pace.
-        So on SQLite a process runs its transactions one after the other, queued on the loop.
+        So on SQLite a process runs its transactions one after the other, queued on the loop,
+        `urgent` ones (a request waiting to answer) before the others (`store/_turn.py`).
         """
         if not self.is_sqlite:
             async with self.engine.begin() as conn:
@@ -141,7 +162,9 @@ class Database:
             # Inline SQLite never suspends on its own: without this, a task running transaction
             # after transaction would keep every other task waiting (a turn of the loop: 3 µs).
             await asyncio.sleep(0)
-        async with self._sqlite_turn():
+        turn = self._sqlite_turn()
+        await turn.acquire(urgent=urgent)
+        try:
             token = _in_turn.set(True)
             try:
                 if not self._inline:
@@ -167,13 +190,15 @@ class Database:
                     await conn.close()
             finally:
                 _in_turn.reset(token)
+        finally:
+            turn.release()
 
-    def _sqlite_turn(self) -> asyncio.Lock:
+    def _sqlite_turn(self) -> Turn:
         loop = asyncio.get_running_loop()
-        lock = self._turns.get(loop)
-        if lock is None:
-            lock = self._turns[loop] = asyncio.Lock()
-        return lock
+        turn = self._turns.get(loop)
+        if turn is None:
+            turn = self._turns[loop] = Turn()
+        return turn
 
     async def migrate(self) -> None:
         async with self.engine.begin() as conn:
@@ -203,6 +228,53 @@ def _private_sqlite_files(path: Path) -> None:
     except FileExistsError:
         for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
             keyring_module.private_file(name)
+
+
+def _asyncpg_sslmode(url: sa.URL) -> sa.URL:
+    """libpq's `sslmode=` in an asyncpg URL, which SQLAlchemy's asyncpg dialect would pass to
+    `asyncpg.connect` as an unknown argument, as asyncpg's `ssl=` (which takes the same modes:
+    disable, allow, prefer, require, verify-ca, verify-full). Without either, asyncpg does as
+    libpq does: `prefer` (TLS if the server offers it); on loopback or a Unix socket,
+    `?ssl=disable` saves the TLS request (and a TLS context's set-up) per connection."""
+    if url.get_driver_name() != "asyncpg" or "sslmode" not in url.query or "ssl" in url.query:
+        return url
+    mode = url.query["sslmode"]
+    return url.difference_update_query(["sslmode"]).update_query_dict({"ssl": mode})
+
+
+def _check_idle_connections(engine: AsyncEngine, ping_idle_after: float) -> None:
+    """Pool listeners standing in for `pool_pre_ping` (see `Database`): a connection is pinged
+    on checkout only if it sat in the pool `ping_idle_after` seconds or longer."""
+    dialect = engine.dialect
+
+    def checkin(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:
+            record.info[_CHECKED_IN] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get(_CHECKED_IN)
+        if checked_in is None:  # a new connection
+            return
+        driver = record.driver_connection
+        is_closed = getattr(driver, "is_closed", None)
+        if is_closed is not None and is_closed():
+            # The driver saw the server close it (restart, pg_terminate_backend, a proxy).
+            raise exc.DisconnectionError("the pooled connection was closed by the server")
+        if time.monotonic() - checked_in < ping_idle_after:
+            return
+        # Inside the pool's checkout, which runs in SQLAlchemy's greenlet: the asyncpg
+        # adapter's ping awaits through it.
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as err:
+            if dialect.is_disconnect(err, dbapi_connection, None):
+                # As `pool_pre_ping` does: what killed this one (a restart, most often) killed
+                # the connections older than it too.
+                raise exc.InvalidatePoolError("the pooled connection failed its ping") from err
+            raise
+
+    event.listen(engine.sync_engine, "checkin", checkin)
+    event.listen(engine.sync_engine, "checkout", checkout)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
