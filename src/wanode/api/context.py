@@ -10,6 +10,7 @@ from fastapi import Request
 from wanode.api._cache import TtlCache
 from wanode.config import Settings
 from wanode.engine import Engine
+from wanode.engine.inbound import Ingester
 from wanode.engine.submit import Submitter
 from wanode.store import Database
 
@@ -54,9 +55,12 @@ class Context:
     public_urls: TtlCache[bool] = field(default_factory=lambda: TtlCache(URL_TTL))
     # Writes the send requests' messages, many requests to a transaction.
     submitter: Submitter = field(init=False)
+    # Stores the webhooks' events; status webhooks, many to a transaction.
+    inbound: Ingester = field(init=False)
 
     def __post_init__(self) -> None:
         self.submitter = Submitter(self.db)
+        self.inbound = Ingester(self.db)
 
     def forget_keys(self) -> None:
         self.keys.clear()

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from wanode.api.context import Context, context
-from wanode.engine.inbound import ingest
 from wanode.events import MalformedWebhook, parse_webhook
 from wanode.notify.media_links import media_links
 from wanode.store import apps as app_queries
@@ -62,16 +61,13 @@ async def accept(ctx: Context, raw: bytes, signature: str) -> tuple[int, dict[st
         log.warning("webhook_malformed", reason=str(exc))
         return 400, {"error": "malformed webhook"}
     by_number: dict[str, dict[str, Any]] = {app["phone_number_id"]: app for app in signed_by}
-    async with ctx.db.begin() as conn:
-        ingested = await ingest(
-            conn,
-            events,
-            apps=by_number,
-            now=ctx.engine.clock(),
-            media_links=media_links(ctx.settings),
-        )
+    # Answered once committed: statuses alone with other webhooks' (group commit), anything
+    # else in a transaction of its own. A failed write raises: 500, and Meta retries.
+    ingested = await ctx.inbound.ingest(
+        events, apps=by_number, now=ctx.engine.clock(), media_links=media_links(ctx.settings)
+    )
     if ingested.loops:
-        # Only the loops given work: a status wakes the status loop alone.
+        # After the commit, only the loops given work: a status wakes the status loop alone.
         ctx.engine.wake(*sorted(ingested.loops))
     return 200, {"received": ingested.stored}
 
