@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,8 +53,15 @@ async def record(
     """Append `status` to the message's history; if it moved the message forward, queue its DR.
 
     `sent` has no DR code of its own in the Messaging API (7501 "Submitted" is reported when
-    the gateway accepts the message), so it is recorded in the history only.
+    the gateway accepts the message), so it is recorded in the history only. A `read` for a
+    message never marked `delivered` implies it: its 7500 is queued before its 7502, and a late
+    `delivered` then reports nothing (`record_many`).
     """
+    if status == lifecycle.READ:
+        # A read may imply the delivery too (`record_many` reports both).
+        recording = Recording(message, status, at, failure, wamid, identity_key_hash, bsuid)
+        (moved,) = await record_many(conn, [recording], now=now, source=source)
+        return moved
     error = None
     if failure is not None:
         error = (failure.meta_code, failure.title, failure.details)
@@ -114,8 +121,33 @@ async def record_many(
         )
         for r in recordings
     ]
-    advanced = await outbox.record_statuses(conn, updates, recorded_at=now, source=source)
-    reports = []
+    implied: list[int] = []
+    advanced = await outbox.record_statuses(
+        conn, updates, recorded_at=now, source=source, implied=implied
+    )
+    reports: list[dict[str, Any]] = []
+    if implied:
+        # A read that implied the delivery: its 7500 first, then its 7502.
+        expanded: list[Recording] = []
+        flags: list[bool] = []
+        delivered = set(implied)
+        for index, (recording, moved) in enumerate(zip(recordings, advanced, strict=True)):
+            if index in delivered:
+                expanded.append(replace(recording, status=lifecycle.DELIVERED, failure=None))
+                flags.append(True)
+            expanded.append(recording)
+            flags.append(moved)
+        _add_reports(reports, expanded, flags)
+    else:
+        _add_reports(reports, recordings, advanced)
+    await deliveries.enqueue_many(conn, reports, at=now)
+    return advanced
+
+
+def _add_reports(
+    reports: list[dict[str, Any]], recordings: Sequence[Recording], advanced: Sequence[bool]
+) -> None:
+    """The DRs the recordings that moved their message fire, appended to `reports`."""
     for recording, moved in zip(recordings, advanced, strict=True):
         report = _report(recording) if moved else None
         if report is not None:
@@ -131,8 +163,6 @@ async def record_many(
                     "auth_id": recording.message.get("notify_auth_id"),
                 }
             )
-    await deliveries.enqueue_many(conn, reports, at=now)
-    return advanced
 
 
 def _report(r: Recording) -> tuple[str, dict[str, Any]] | None:

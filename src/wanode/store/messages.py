@@ -367,6 +367,17 @@ _CURRENT = _raw.Sql(
 )
 
 
+_IMPLIED_DELIVERED_TEXT = (
+    "INSERT INTO status_events (transid, status, occurred_at, recorded_at, source)"
+    f" VALUES ({{t}}, '{lifecycle.DELIVERED}', {{o}}, {{r}}, {{s}})"
+    " ON CONFLICT (transid, status) DO UPDATE SET occurred_at = excluded.occurred_at"
+)
+_IMPLIED_DELIVERED = _raw.Sql(
+    _IMPLIED_DELIVERED_TEXT.format(t="?1", o="?2", r="?3", s="?4"),
+    _IMPLIED_DELIVERED_TEXT.format(t="$1", o="$2", r="$3", s="$4"),
+)
+
+
 async def _insert_history(
     conn: AsyncConnection, updates: Sequence[StatusUpdate], *, recorded_at: float, source: str
 ) -> set[tuple[str, str]]:
@@ -399,7 +410,12 @@ async def _insert_history(
 
 
 async def record_statuses(
-    conn: AsyncConnection, updates: Sequence[StatusUpdate], *, recorded_at: float, source: str
+    conn: AsyncConnection,
+    updates: Sequence[StatusUpdate],
+    *,
+    recorded_at: float,
+    source: str,
+    implied: list[int] | None = None,
 ) -> list[bool]:
     """`record_status` for many statuses in a few statements; one flag per update, in order.
 
@@ -408,6 +424,12 @@ async def record_statuses(
     cycle; on SQLite the history insert already holds the one write lock), the updates are
     applied to them in order as `record_status` would, one by one, and each message is then
     written once with where it ended up. (Raw statements: see `_raw`.)
+
+    A `read` that moves a message never marked `delivered` implies it (WhatsApp may skip
+    `delivered` when the message is read at once, and a `delivered` may come late): the
+    history gets a `delivered` at the read's time, a late `delivered` then moves nothing, and
+    the index of that `read` is appended to `implied` (for its caller to report the delivery
+    first).
     """
     if not updates:
         return []
@@ -420,16 +442,35 @@ async def record_statuses(
         current = {row[0]: row[1] for row in await _raw.fetch(conn, _CURRENT, [param])}
     advanced: list[bool] = []
     written: dict[str, dict[str, Any]] = {}
-    for update in updates:
+    delivered: list[StatusUpdate] = []
+    for index, update in enumerate(updates):
         key = (update.transid, update.status)
         status = current.get(update.transid)
         # A status recorded twice in one call counts once, like a duplicate across calls.
         moves = key in new and status is not None and lifecycle.advances(status, update.status)
         if moves:
             new.discard(key)
+            if (
+                update.status == lifecycle.READ
+                and status is not None
+                and lifecycle.advances(status, lifecycle.DELIVERED)
+            ):
+                delivered.append(
+                    StatusUpdate(update.transid, lifecycle.DELIVERED, update.at, None, None)
+                )
+                if implied is not None:
+                    implied.append(index)
             current[update.transid] = update.status
             written.setdefault(update.transid, {}).update(_advance_values(update))
         advanced.append(moves)
+    if delivered:
+        # A `delivered` later in these updates is in the history already: it takes the read's
+        # time, as when it comes in a later call (and as the 7500 reports it).
+        await _raw.execute_many(
+            conn,
+            _IMPLIED_DELIVERED,
+            [(u.transid, u.at, recorded_at, source) for u in delivered],
+        )
     by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for transid, values in written.items():
         columns = tuple(sorted(values))
