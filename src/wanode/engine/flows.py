@@ -18,7 +18,6 @@ can take it and a restart loses nothing:
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -63,6 +62,7 @@ from wanode.store import Database
 from wanode.store import apps as app_queries
 from wanode.store import flows as store
 from wanode.store import templates as registry
+from wanode.store.ids import uuid7
 from wanode.transport import PooledTransport
 
 log = structlog.get_logger(__name__)
@@ -244,7 +244,7 @@ class FlowRunner:
     async def _begin(
         self, conn: AsyncConnection, flow: Flow, app_id: str, event: Begin, now: float
     ) -> str:
-        run_id = str(uuid.uuid4())
+        run_id = uuid7()
         step = await self._perform(conn, flow, run_id, app_id, begin(flow, event, now=now), now)
         self._note_wait(step.state)
         await store.insert_run(

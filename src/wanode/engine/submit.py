@@ -6,7 +6,6 @@ into a `Submission` and call `submit`; what they answer is built from the rows i
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from wanode.store import bsuids as bsuid_queries
 from wanode.store import contacts as contact_queries
 from wanode.store import messages as outbox
 from wanode.store import short_links as short_link_queries
+from wanode.store.ids import uuid7
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def _rows(
         if wa_id is None:
             outcomes.append(Unresolved(dest, _unresolved(dest, app["id"])))
             continue
-        transid = str(uuid.uuid4())
+        transid = uuid7()
         sent = message
         if submission.links is not None:
             # The API checked the rewritten message's limits (codes are all the same length).

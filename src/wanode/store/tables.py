@@ -141,8 +141,9 @@ status_events = sa.Table(
     sa.Column("error_code", sa.Integer),
     sa.Column("error_title", sa.Text),
     sa.Column("error_details", sa.Text),
+    # Also finds a message's history by its transid (migration 0014 dropped the index on
+    # transid alone).
     sa.UniqueConstraint("transid", "status"),
-    sa.Index("ix_status_events_transid", "transid"),
     # The console overview's per-minute chart (migration 0012).
     sa.Index("ix_status_events_occurred_at", "occurred_at"),
 )
