@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -82,14 +83,21 @@ async def drop_schema(schema: str) -> None:
     await admin.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
-async def db(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[Database]:
-    if request.param == "postgresql":
-        request.getfixturevalue("postgres_available")
-    database, _url, schema = await make_database(request.param, tmp_path)
+@contextlib.asynccontextmanager
+async def fresh_database(backend: str, tmp_path: object) -> AsyncIterator[Database]:
+    """`make_database`'s database, disposed of (and its PostgreSQL schema dropped) after."""
+    database, _url, schema = await make_database(backend, tmp_path)
     try:
         yield database
     finally:
         await database.dispose()
         if schema:
             await drop_schema(schema)
+
+
+@pytest.fixture(params=BACKENDS)
+async def db(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[Database]:
+    if request.param == "postgresql":
+        request.getfixturevalue("postgres_available")
+    async with fresh_database(request.param, tmp_path) as database:
+        yield database

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,43 +20,36 @@ POSTGRES = os.environ.get(
 )
 
 
-def test_a_small_bench_runs_on_both_databases_and_reports_sane_figures(tmp_path: Path) -> None:
+def _bench(
+    tmp_path: Path, *args: str, timeout: float, env: dict[str, str] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """Run `wanode bench` (which must succeed) in `tmp_path`; its output and JSON report."""
     report_path = tmp_path / "bench.json"
     done = subprocess.run(
-        [
-            WANODE,
-            "bench",
-            "--messages",
-            "120",
-            "--database",
-            "both",
-            "--numbers",
-            "2",
-            "--rate",
-            "60",
-            "--latency-seconds",
-            "1",
-            "--paced-rate",
-            "20",
-            "--paced-seconds",
-            "1",
-            "--idle-seconds",
-            "1",
-            "--json",
-            str(report_path),
-        ],
+        [WANODE, "bench", *args, "--json", str(report_path)],
         capture_output=True,
         text=True,
-        timeout=900,
-        env={**os.environ, "WANODE_BENCH_POSTGRES_URL": POSTGRES},
+        timeout=timeout,
+        env=env,
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "wanode/pywa" in done.stdout, done.stdout
+    return done.stdout, json.loads(report_path.read_text())
+
+
+def test_a_small_bench_runs_on_both_databases_and_reports_sane_figures(tmp_path: Path) -> None:
+    out, report = _bench(
+        tmp_path,
+        *("--messages", "120", "--database", "both", "--numbers", "2"),
+        *("--rate", "60", "--latency-seconds", "1"),
+        *("--paced-rate", "20", "--paced-seconds", "1", "--idle-seconds", "1"),
+        timeout=900,
+        env={**os.environ, "WANODE_BENCH_POSTGRES_URL": POSTGRES},
+    )
+    assert "wanode/pywa" in out, out
     for label in ("lifecycle at paced rate", "1000-dest request, busy", "idle wanode serve"):
-        assert label in done.stdout, done.stdout
-    assert "2 processes" in done.stdout, done.stdout
-    report = json.loads(report_path.read_text())
+        assert label in out, out
+    assert "2 processes" in out, out
     assert report["machine"]["cores"] >= 1
     assert set(report["databases"]) == {"sqlite", "postgresql"}
     for found in report["databases"].values():
@@ -119,33 +113,13 @@ def test_a_small_bench_runs_on_both_databases_and_reports_sane_figures(tmp_path:
 
 
 def test_the_extra_measurements_can_be_skipped(tmp_path: Path) -> None:
-    report_path = tmp_path / "bench.json"
-    done = subprocess.run(
-        [
-            WANODE,
-            "bench",
-            "--messages",
-            "10",
-            "--database",
-            "sqlite",
-            "--numbers",
-            "1",
-            "--rate",
-            "10",
-            "--latency-seconds",
-            "0.5",
-            "--skip",
-            "paced,latency1000,workers,idle",
-            "--json",
-            str(report_path),
-        ],
-        capture_output=True,
-        text=True,
+    _, report = _bench(
+        tmp_path,
+        *("--messages", "10", "--database", "sqlite", "--numbers", "1"),
+        *("--rate", "10", "--latency-seconds", "0.5"),
+        *("--skip", "paced,latency1000,workers,idle"),
         timeout=600,
-        cwd=tmp_path,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads(report_path.read_text())
     assert report["config"]["skip"] == ["idle", "latency1000", "paced", "workers"]
     assert set(report["databases"]["sqlite"]["results"]) == {
         "sandbox",

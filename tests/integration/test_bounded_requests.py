@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import orjson
 import pytest
 from tests.integration.test_api_errors import body, count_messages, signed, status_webhook
+from tests.support.bodies import Chunks
 from tests.support.harness import running
 
 from wanode.store import Database
@@ -16,19 +17,6 @@ from wanode.store import Database
 pytestmark = pytest.mark.asyncio
 
 LIMIT = 10_000
-
-
-class Chunks:
-    """A chunked request body that counts how much of it the server pulled."""
-
-    def __init__(self, data: bytes, size: int = 1000) -> None:
-        self.parts = [data[i : i + size] for i in range(0, len(data), size)]
-        self.pulled = 0
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for part in self.parts:
-            self.pulled += 1
-            yield part
 
 
 async def test_chunked_bodies_over_the_limit_are_refused_unread(db: Database) -> None:

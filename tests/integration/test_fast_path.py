@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from structlog.testing import capture_logs
 from tests.integration.test_api_errors import body, signed, status_webhook
+from tests.support.bodies import Chunks
 from tests.support.harness import Harness, running
 
 from wanode.api.app import WanodeApp, create_app
@@ -33,19 +34,6 @@ pytestmark = pytest.mark.asyncio
 
 LIMIT = 40_000
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-class Chunks:
-    """A chunked body (no Content-Length), counting the chunks the server pulled."""
-
-    def __init__(self, data: bytes, size: int = 1000) -> None:
-        self.parts = [data[i : i + size] for i in range(0, len(data), size)]
-        self.pulled = 0
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for part in self.parts:
-            self.pulled += 1
-            yield part
 
 
 Request = dict[str, Any]  # httpx.post's keyword arguments, made afresh for each app

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -15,17 +16,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from tests.conftest import POSTGRES_URL
 
 from wanode.store import Database
 
 pytestmark = pytest.mark.usefixtures("postgres_available")
-
-
-def _named(name: str, **kwargs: Any) -> Database:
-    return Database(
-        POSTGRES_URL, connect_args={"server_settings": {"application_name": name}}, **kwargs
-    )
 
 
 def _count_pings(db: Database) -> list[int]:
@@ -42,33 +38,36 @@ def _count_pings(db: Database) -> list[int]:
     return pings
 
 
-async def _backends(name: str) -> list[int]:
+@contextlib.asynccontextmanager
+async def _admin() -> AsyncIterator[AsyncConnection]:
+    """A transaction on a pool of its own, apart from the one a test watches."""
     admin = Database(POSTGRES_URL)
     try:
         async with admin.begin() as conn:
-            rows = await conn.execute(
-                sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :n"),
-                {"n": name},
-            )
-            return sorted(row[0] for row in rows)
+            yield conn
     finally:
         await admin.dispose()
+
+
+async def _backends(name: str) -> list[int]:
+    async with _admin() as conn:
+        rows = await conn.execute(
+            sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :n"),
+            {"n": name},
+        )
+        return sorted(row[0] for row in rows)
 
 
 async def _kill(name: str) -> int:
-    admin = Database(POSTGRES_URL)
-    try:
-        async with admin.begin() as conn:
-            killed = await conn.scalar(
-                sa.text(
-                    "SELECT count(*) FROM ("
-                    " SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE application_name = :n) AS k"
-                ),
-                {"n": name},
-            )
-    finally:
-        await admin.dispose()
+    async with _admin() as conn:
+        killed = await conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM ("
+                " SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = :n) AS k"
+            ),
+            {"n": name},
+        )
     # pg_terminate_backend only signals: wait until the backends are gone.
     for _ in range(200):
         if not await _backends(name):
@@ -121,11 +120,25 @@ async def cleanup() -> AsyncIterator[list[Database]]:
         await db.dispose()
 
 
+@pytest.fixture
+def pool(name: str, cleanup: list[Database]) -> Callable[..., Database]:
+    """Opens a `Database` (its keyword arguments given) whose connections are named `name`,
+    disposed of after the test."""
+
+    def open_(**kwargs: Any) -> Database:
+        db = Database(
+            POSTGRES_URL, connect_args={"server_settings": {"application_name": name}}, **kwargs
+        )
+        cleanup.append(db)
+        return db
+
+    return open_
+
+
 async def test_a_connection_reused_within_the_threshold_is_not_pinged(
-    name: str, cleanup: list[Database]
+    pool: Callable[..., Database],
 ) -> None:
-    db = _named(name, ping_idle_after=60.0)
-    cleanup.append(db)
+    db = pool(ping_idle_after=60.0)
     pings = _count_pings(db)
     pids = {await _pid(db) for _ in range(20)}
     assert len(pids) == 1  # the same connection, reused
@@ -133,10 +146,9 @@ async def test_a_connection_reused_within_the_threshold_is_not_pinged(
 
 
 async def test_a_connection_idle_past_the_threshold_is_pinged(
-    name: str, cleanup: list[Database]
+    pool: Callable[..., Database],
 ) -> None:
-    db = _named(name, ping_idle_after=0.0)
-    cleanup.append(db)
+    db = pool(ping_idle_after=0.0)
     pings = _count_pings(db)
     for _ in range(5):
         await _pid(db)
@@ -145,10 +157,9 @@ async def test_a_connection_idle_past_the_threshold_is_pinged(
 
 
 async def test_killed_connections_idle_past_the_threshold_are_replaced_after_a_ping(
-    name: str, cleanup: list[Database]
+    name: str, pool: Callable[..., Database]
 ) -> None:
-    db = _named(name, ping_idle_after=0.2)
-    cleanup.append(db)
+    db = pool(ping_idle_after=0.2)
     pings = _count_pings(db)
     old = set(await _hold(db, 3))
     assert set(await _backends(name)) == old
@@ -165,10 +176,9 @@ async def test_killed_connections_idle_past_the_threshold_are_replaced_after_a_p
 
 
 async def test_connections_the_driver_saw_closed_are_replaced_without_a_ping(
-    name: str, cleanup: list[Database]
+    name: str, pool: Callable[..., Database]
 ) -> None:
-    db = _named(name, ping_idle_after=60.0)
-    cleanup.append(db)
+    db = pool(ping_idle_after=60.0)
     pings = _count_pings(db)
     old = set(await _hold(db, 3))
     assert await _kill(name) == 3
@@ -179,10 +189,9 @@ async def test_connections_the_driver_saw_closed_are_replaced_without_a_ping(
 
 
 async def test_a_connection_killed_mid_transaction_fails_it_clearly_and_the_next_works(
-    name: str, cleanup: list[Database]
+    name: str, pool: Callable[..., Database]
 ) -> None:
-    db = _named(name, ping_idle_after=60.0)
-    cleanup.append(db)
+    db = pool(ping_idle_after=60.0)
     with pytest.raises(sa.exc.DBAPIError) as caught:
         async with db.begin() as conn:
             pid = int(await conn.scalar(sa.text("SELECT pg_backend_pid()")) or 0)
@@ -196,10 +205,9 @@ async def test_a_connection_killed_mid_transaction_fails_it_clearly_and_the_next
 
 
 async def test_connections_opened_at_a_peak_are_kept_open(
-    name: str, cleanup: list[Database]
+    name: str, pool: Callable[..., Database]
 ) -> None:
-    db = _named(name, pool_size=4)
-    cleanup.append(db)
+    db = pool(pool_size=4)
     opened = set(await _hold(db, 7))
     assert len(opened) == 7
     # Back in the pool, none closed: the next peak reuses them instead of connecting again.
@@ -207,9 +215,10 @@ async def test_connections_opened_at_a_peak_are_kept_open(
     assert set(await _hold(db, 7)) == opened
 
 
-async def test_the_pool_opens_at_most_twice_pool_size(name: str, cleanup: list[Database]) -> None:
-    db = _named(name, pool_size=2)
-    cleanup.append(db)
+async def test_the_pool_opens_at_most_twice_pool_size(
+    name: str, pool: Callable[..., Database]
+) -> None:
+    db = pool(pool_size=2)
     release, four_in = asyncio.Event(), asyncio.Event()
     inside = [0]
 
@@ -232,12 +241,8 @@ async def test_the_pool_opens_at_most_twice_pool_size(name: str, cleanup: list[D
 
 
 async def _server_ssl() -> bool:
-    admin = Database(POSTGRES_URL)
-    try:
-        async with admin.begin() as conn:
-            return bool(await conn.scalar(sa.text("SHOW ssl")) == "on")
-    finally:
-        await admin.dispose()
+    async with _admin() as conn:
+        return bool(await conn.scalar(sa.text("SHOW ssl")) == "on")
 
 
 async def _connection_ssl(db: Database) -> bool:

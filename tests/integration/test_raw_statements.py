@@ -38,6 +38,15 @@ def _message(app_id: str, n: int) -> dict[str, Any]:
     }
 
 
+async def _queued(db: Database, count: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The default app and `count` of its messages, queued (committed)."""
+    app = (await ensure_defaults(db, gateway="sandbox")).app
+    rows = [_message(app["id"], n) for n in range(count)]
+    async with db.begin() as conn:
+        await outbox.enqueue(conn, rows, at=1000.0)
+    return app, rows
+
+
 async def _count(db: Database, table: sa.Table) -> int:
     async with db.begin() as conn:
         return int((await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar())
@@ -66,10 +75,7 @@ async def test_a_raw_write_first_in_a_transaction_rolls_back_with_it(db: Databas
 
 
 async def test_raw_and_sqlalchemy_statements_share_one_transaction(db: Database) -> None:
-    app = (await ensure_defaults(db, gateway="sandbox")).app
-    rows = [_message(app["id"], n) for n in range(2)]
-    async with db.begin() as conn:
-        await outbox.enqueue(conn, rows, at=1000.0)
+    _app, rows = await _queued(db, 2)
     with pytest.raises(Boom):
         async with db.begin() as conn:
             # SQLAlchemy first, then raw, then SQLAlchemy again, all undone together.
@@ -141,10 +147,8 @@ async def test_json_written_raw_reads_back_as_sqlalchemy_wrote_it(db: Database) 
 
 
 async def test_the_status_inbox_round_trip(db: Database) -> None:
-    app = (await ensure_defaults(db, gateway="sandbox")).app
-    rows = [_message(app["id"], n) for n in range(3)]
+    app, rows = await _queued(db, 3)
     async with db.begin() as conn:
-        await outbox.enqueue(conn, rows, at=1000.0)
         await outbox.record_statuses(
             conn,
             [
@@ -211,10 +215,7 @@ async def test_padded_chunks_repeat_the_last_row_to_a_power_of_two() -> None:
 
 async def test_batches_past_one_chunk_claim_mark_and_record_every_row(db: Database) -> None:
     """300 messages: more than one multi-row statement (chunks of 128, padded) on SQLite."""
-    app = (await ensure_defaults(db, gateway="sandbox")).app
-    rows = [_message(app["id"], n) for n in range(300)]
-    async with db.begin() as conn:
-        await outbox.enqueue(conn, rows, at=1000.0)
+    _app, rows = await _queued(db, 300)
     async with db.begin() as conn:
         claimed = await outbox.claim(conn, at=1000.0, lease_seconds=30.0, limit=1000)
     assert sorted(m["transid"] for m in claimed) == sorted(r["transid"] for r in rows)
@@ -297,10 +298,8 @@ async def test_the_threaded_sqlite_driver_runs_the_same_statements(tmp_path: Pat
 
 
 async def test_a_dr_claim_skips_urls_and_takes_a_messages_later_drs_along(db: Database) -> None:
-    app = (await ensure_defaults(db, gateway="sandbox")).app
-    rows = [_message(app["id"], n) for n in range(3)]
+    _app, rows = await _queued(db, 3)
     async with db.begin() as conn:
-        await outbox.enqueue(conn, rows, at=1000.0)
         await deliveries.enqueue_many(
             conn,
             [

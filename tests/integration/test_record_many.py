@@ -19,7 +19,8 @@ from wanode.store.tables import dr_deliveries
 pytestmark = pytest.mark.asyncio
 
 
-async def _queue(db: Database, app_id: str, count: int) -> list[dict[str, Any]]:
+async def queue_texts(db: Database, app_id: str, count: int) -> list[dict[str, Any]]:
+    """`count` text messages queued (7501 not yet), each as `outbox.get` reads it back."""
     rows = [
         {
             "transid": str(uuid.uuid4()),
@@ -89,8 +90,8 @@ async def _state(db: Database, messages: list[dict[str, Any]]) -> list[Any]:
 
 async def test_record_many_matches_record_one_by_one(db: Database) -> None:
     app = (await ensure_defaults(db, gateway="cloud")).app
-    one_by_one = await _queue(db, app["id"], 3)
-    batched = await _queue(db, app["id"], 3)
+    one_by_one = await queue_texts(db, app["id"], 3)
+    batched = await queue_texts(db, app["id"], 3)
     flags: list[bool] = []
     for r in _script(one_by_one, "one"):
         async with db.begin() as conn:

@@ -15,20 +15,19 @@ rows, so no status can be skipped.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import drop_schema, make_database
+from tests.conftest import fresh_database
+from tests.integration.test_record_many import queue_texts
 
 from wanode.cli.bootstrap import ensure_defaults
 from wanode.config import Settings
 from wanode.engine.processor import StatusProcessor
 from wanode.engine.reports import Recording, record_many
-from wanode.messages import Text, render_payload
 from wanode.store import Database
 from wanode.store import messages as outbox
 from wanode.store import statuses as inbox
@@ -39,45 +38,22 @@ pytestmark = pytest.mark.asyncio
 
 @pytest.fixture
 async def pg(postgres_available: None, tmp_path: object) -> AsyncIterator[Database]:
-    database, _url, schema = await make_database("postgresql", tmp_path)
-    try:
+    async with fresh_database("postgresql", tmp_path) as database:
         yield database
-    finally:
-        await database.dispose()
-        if schema:
-            await drop_schema(schema)
 
 
 async def _submitted(db: Database, count: int) -> list[dict[str, Any]]:
     """`count` messages accepted by the gateway (7501 queued), each with its wamid."""
     app = (await ensure_defaults(db, gateway="cloud")).app
-    rows = [
-        {
-            "transid": str(uuid.uuid4()),
-            "app_id": app["id"],
-            "wa_id": f"4915100000{i:03d}",
-            "destination": f"4915100000{i:03d}",
-            "destination_type": "waid",
-            "kind": "text",
-            "payload": render_payload(Text("hi"), f"4915100000{i:03d}"),
-            "notify_url": "http://127.0.0.1:9/dr",
-        }
-        for i in range(count)
-    ]
+    messages = await queue_texts(db, app["id"], count)
     async with db.begin() as conn:
-        await outbox.enqueue(conn, rows, at=1000.0)
-        messages = [await outbox.get(conn, r["transid"]) for r in rows]
         await record_many(
             conn,
-            [
-                Recording(m, "submitted", 1001.0, wamid=f"wamid.{m['transid']}")
-                for m in messages
-                if m
-            ],
+            [Recording(m, "submitted", 1001.0, wamid=f"wamid.{m['transid']}") for m in messages],
             now=1001.0,
             source="gateway",
         )
-    return [m for m in messages if m]
+    return messages
 
 
 async def _webhook(db: Database, message: dict[str, Any], status: str, at: float) -> None:

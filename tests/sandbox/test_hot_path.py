@@ -103,18 +103,23 @@ def _normalised(response: httpx.Response) -> tuple[int, list[tuple[bytes, bytes]
     )
 
 
-@pytest.mark.parametrize("case", list(CASES))
-async def test_the_send_front_answers_what_the_route_answers(bench: Bench, case: str) -> None:
-    path, headers, body = CASES[case]
+async def _front_and_route(bench: Bench, path: str, **request: Any) -> list[httpx.Response]:
+    """The same POST to the bench's send front and to the Starlette app behind it (the route),
+    in that order."""
     app = bench.sandbox.app
     assert isinstance(app, SendFront)
-    # The same request to the front and to the Starlette app behind it (the route).
     answers = []
     for target in (app, app.app):
         transport = httpx.ASGITransport(app=target)
         async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
-            answers.append(await client.post(path, content=body, headers=headers))
-    front, route = answers
+            answers.append(await client.post(path, **request))
+    return answers
+
+
+@pytest.mark.parametrize("case", list(CASES))
+async def test_the_send_front_answers_what_the_route_answers(bench: Bench, case: str) -> None:
+    path, headers, body = CASES[case]
+    front, route = await _front_and_route(bench, path, content=body, headers=headers)
 
     assert _normalised(front) == _normalised(route)
     if case == "wide integer":
@@ -178,14 +183,8 @@ async def test_the_front_routes_under_a_mount(receiver: Receiver) -> None:
 
 async def test_a_repeated_idempotency_key_is_known_to_both_paths(bench: Bench) -> None:
     headers = {**AUTH, "Idempotency-Key": "k-1"}
-    app = bench.sandbox.app
-    assert isinstance(app, SendFront)
-    wamids = []
-    for target in (app, app.app):
-        transport = httpx.ASGITransport(app=target)
-        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
-            response = await client.post(SEND, json=text_payload("once"), headers=headers)
-            wamids.append(response.json()["messages"][0]["id"])
+    answers = await _front_and_route(bench, SEND, json=text_payload("once"), headers=headers)
+    wamids = [response.json()["messages"][0]["id"] for response in answers]
 
     assert wamids[0] == wamids[1]
     assert len(bench.sandbox.receive_log.entries()) == 1

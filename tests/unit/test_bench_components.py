@@ -48,6 +48,35 @@ def test_a_sample_is_charged_to_the_component_its_stack_runs_in() -> None:
     assert component("") == "other"
 
 
+WORKER = (
+    "Thread._bootstrap (threading.py:1032);Thread._bootstrap_inner (threading.py:1075);"
+    "Thread.run (threading.py:1012);_worker (concurrent/futures/thread.py:90)"
+)
+
+
+def test_an_idle_thread_pool_worker_is_not_counted_but_its_work_is(tmp_path: Path) -> None:
+    waiting = (
+        WORKER,  # on the C SimpleQueue's get: no frame of its own
+        f"{WORKER};get (queue.py:171);Condition.wait (threading.py:355)",
+        f"{WORKER};Lock.acquire (threading.py:320)",
+    )
+    assert [component(stack) for stack in waiting] == [None, None, None]
+    checkpoint = (
+        f"{WORKER};_WorkItem.run (concurrent/futures/thread.py:59);"
+        "Checkpointer._checkpoint (wanode/store/_inline_sqlite.py:84)"
+    )
+    assert component(checkpoint) == "threads"
+    raw = tmp_path / "profile.txt"
+    raw.write_text(
+        "".join(f"{stack} 5\n" for stack in waiting)
+        + f"{checkpoint} 2\n{ROOT};Dispatcher._send (wanode/engine/dispatcher.py:300) 2\n"
+    )
+    profile = Profile()
+    profile.read(raw)
+    assert profile.samples == {"threads": 2, "dispatch (sends)": 2}
+    assert profile.split(1.0)["samples"] == 4
+
+
 def test_a_profile_shares_out_the_measured_cpu(tmp_path: Path) -> None:
     raw = tmp_path / "profile.txt"
     raw.write_text(

@@ -54,10 +54,17 @@ SQL = "SQL (caller not seen)"
 THREADS = "threads"
 # Anything else (the garbage collector, a stack py-spy could not read whole).
 OTHER = "other"
+# A thread-pool worker (`run_in_executor`, `to_thread`) waiting for its next work item: py-spy
+# samples it all the same (its wait is on a C lock it cannot tell from work), but it costs no
+# CPU. Such a sample's innermost frame is the worker's loop itself (the C `SimpleQueue.get`
+# shows no frame) or the wait of a Python queue or lock.
+_POOL_WORKER = "(concurrent/futures/thread.py"
+_WAIT_FILES = ("(queue.py", "(threading.py")
 
 
-def component(stack: str) -> str:
-    """The component of one `py-spy -f raw` stack (frames joined by `;`, outermost first)."""
+def component(stack: str) -> str | None:
+    """The component of one `py-spy -f raw` stack (frames joined by `;`, outermost first);
+    None for an idle thread-pool worker, whose sample is not counted."""
     frames = stack.split(";")
     files = [found["file"] for frame in frames if (found := _FILE.search(frame))]
     for name, markers in RULES:
@@ -68,8 +75,16 @@ def component(stack: str) -> str:
     if files and files[0].startswith("sqlalchemy/"):
         return SQL
     if frames[0].startswith("Thread._bootstrap "):
-        return THREADS
+        return None if _idle_worker(frames) else THREADS
     return OTHER
+
+
+def _idle_worker(frames: list[str]) -> bool:
+    """Whether a thread's stack is a thread-pool worker waiting for work."""
+    if not any(frame.startswith("_worker ") and _POOL_WORKER in frame for frame in frames):
+        return False
+    innermost = frames[-1]
+    return innermost.startswith("_worker ") or any(wait in innermost for wait in _WAIT_FILES)
 
 
 @dataclass
@@ -82,8 +97,8 @@ class Profile:
     def read(self, path: Path) -> None:
         for line in path.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
-            if stack and count.isdigit():
-                self.samples[component(stack)] += int(count)
+            if stack and count.isdigit() and (name := component(stack)) is not None:
+                self.samples[name] += int(count)
 
     def split(self, cpu_ms_per_msg: float) -> dict[str, object]:
         """`cpu_ms_per_msg` shared out by the samples' components (largest first)."""

@@ -213,7 +213,7 @@ def _latency_figures(ordered: list[float]) -> dict[str, float]:
     }
 
 
-async def wanode_latency(
+async def wanode_open_loop(
     stack: Stack,
     receiver: Receiver,
     *,
@@ -223,62 +223,40 @@ async def wanode_latency(
     first_customer: int,
     tag: str,
     phase_timeout: float,
+    lifecycle: bool,
 ) -> Result:
-    """Single-destination requests offered at `rate` a second for `seconds`. A request's
-    latency runs from when it was due, so a server that falls behind is charged for the queue
-    it causes. CPU is charged until the last answer; the run's DRs are then awaited and
-    checked (outside the figures), so that they do not load the next measurement."""
+    """Single-destination requests offered at `rate` a second for `seconds`, with their
+    latencies, each from when its request was due (so a server that falls behind is charged
+    for the queue it causes).
+
+    Without `lifecycle`, the API's latency: time and CPU are charged until the last answer;
+    the run's DRs are then awaited and checked (outside the figures), so that they do not load
+    the next measurement. With it, a trickle (50 a second: far below the ceiling) timed until
+    the last `read` DR: every message then passes through the engine's loops nearly alone, so
+    wanode's CPU per message shows what each pass costs whatever it carries."""
     count = max(1, int(rate * seconds))
     waids = customers(first_customer, count)
     cpu = stack.cpu()
     ordered, wall_start = await _open_loop(
         stack, rate=rate, waids=waids, concurrency=concurrency, tag=tag
     )
+    figures = {"offered_per_s": rate, **_latency_figures(ordered)}
+    if lifecycle:
+        tally = await _await_reads(receiver, tag, count, time.monotonic() + phase_timeout)
+        spent = stack.cpu()
+        return Result(
+            f"lifecycle at {rate:g} msg/s offered (single requests)",
+            count,
+            max(tally.last_at.values()) - wall_start,
+            {**figures, **await _verify(stack, tally, tag, waids)},
+        ).charge(cpu, spent)
     elapsed = time.time() - wall_start
     result = Result(
-        f"API accept latency at {rate:g} msg/s offered",
-        count,
-        elapsed,
-        {"offered_per_s": rate, **_latency_figures(ordered)},
+        f"API accept latency at {rate:g} msg/s offered", count, elapsed, figures
     ).charge(cpu, stack.cpu())
     tally = await _await_reads(receiver, tag, count, time.monotonic() + phase_timeout)
     result.extra.update(await _verify(stack, tally, tag, waids))
     return result
-
-
-async def wanode_paced(
-    stack: Stack,
-    receiver: Receiver,
-    *,
-    rate: float,
-    seconds: float,
-    concurrency: int,
-    first_customer: int,
-    tag: str,
-    phase_timeout: float,
-) -> Result:
-    """A trickle: single-destination requests offered at `rate` a second (50: far below the
-    ceiling) for `seconds`, timed until the last `read` DR. Every message then passes through
-    the engine's loops nearly alone, so wanode's CPU per message shows what each pass costs
-    whatever it carries."""
-    count = max(1, int(rate * seconds))
-    waids = customers(first_customer, count)
-    cpu = stack.cpu()
-    ordered, wall_start = await _open_loop(
-        stack, rate=rate, waids=waids, concurrency=concurrency, tag=tag
-    )
-    tally = await _await_reads(receiver, tag, count, time.monotonic() + phase_timeout)
-    spent = stack.cpu()
-    return Result(
-        f"lifecycle at {rate:g} msg/s offered (single requests)",
-        count,
-        max(tally.last_at.values()) - wall_start,
-        {
-            "offered_per_s": rate,
-            **_latency_figures(ordered),
-            **await _verify(stack, tally, tag, waids),
-        },
-    ).charge(cpu, spent)
 
 
 async def wanode_request_1000(

@@ -20,8 +20,7 @@ from wanode.bench.loads import (
     pywa_peer,
     sandbox_ceiling,
     wanode_idle,
-    wanode_latency,
-    wanode_paced,
+    wanode_open_loop,
     wanode_request_1000,
     wanode_submit,
 )
@@ -151,18 +150,7 @@ async def _one_database(
             found["workers_cpu_ratio"] = ratio
             await asyncio.sleep(_SETTLE)
         progress(f"{kind}: API latency at {config.latency_rate:g} msg/s offered")
-        results["latency"] = await wanode_latency(
-            stack,
-            receiver,
-            rate=config.latency_rate,
-            seconds=config.latency_seconds,
-            concurrency=config.concurrency,
-            first_customer=customers.take(
-                max(1, int(config.latency_rate * config.latency_seconds))
-            ),
-            tag="bench-latency",
-            phase_timeout=config.phase_timeout,
-        )
+        results["latency"] = await _open_loop(config, stack, receiver, customers, lifecycle=False)
         await asyncio.sleep(_SETTLE)
         if "paced" not in config.skip:
             progress(
@@ -170,17 +158,8 @@ async def _one_database(
                 f"for {config.paced_seconds:g} s"
             )
             async with _profiled(config, stack, "paced") as profile:
-                results["paced"] = await wanode_paced(
-                    stack,
-                    receiver,
-                    rate=config.paced_rate,
-                    seconds=config.paced_seconds,
-                    concurrency=config.concurrency,
-                    first_customer=customers.take(
-                        max(1, int(config.paced_rate * config.paced_seconds))
-                    ),
-                    tag="bench-paced",
-                    phase_timeout=config.phase_timeout,
+                results["paced"] = await _open_loop(
+                    config, stack, receiver, customers, lifecycle=True
                 )
             _components(results["paced"], profile)
             await asyncio.sleep(_SETTLE)
@@ -213,6 +192,34 @@ async def _one_database(
         },
         **found,
     }
+
+
+async def _open_loop(
+    config: BenchConfig,
+    stack: Stack,
+    receiver: Receiver,
+    customers: _Customers,
+    *,
+    lifecycle: bool,
+) -> Result:
+    """An open-loop measurement on customers of its own: the API's latency (at `latency_rate`
+    for `latency_seconds`) or, with `lifecycle`, the paced lifecycle (`paced_rate` for
+    `paced_seconds`)."""
+    if lifecycle:
+        label, rate, seconds = "paced", config.paced_rate, config.paced_seconds
+    else:
+        label, rate, seconds = "latency", config.latency_rate, config.latency_seconds
+    return await wanode_open_loop(
+        stack,
+        receiver,
+        rate=rate,
+        seconds=seconds,
+        concurrency=config.concurrency,
+        first_customer=customers.take(max(1, int(rate * seconds))),
+        tag=f"bench-{label}",
+        phase_timeout=config.phase_timeout,
+        lifecycle=lifecycle,
+    )
 
 
 @asynccontextmanager

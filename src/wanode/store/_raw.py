@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -82,78 +82,65 @@ def _fairy(conn: AsyncConnection) -> Any:
     return sync.connection
 
 
-async def fetch(conn: AsyncConnection, sql: Sql, params: Sequence[Any] = ()) -> list[Any]:
+def fetch(conn: AsyncConnection, sql: Sql, params: Sequence[Any] = ()) -> Awaitable[list[Any]]:
     """The statement's rows, as tuples (SQLite) or asyncpg records (index them by position)."""
-    fairy = _fairy(conn)
-    driver = fairy.driver_connection
-    if isinstance(driver, InlineConnection):
-        cursor = driver.cursor()
-        try:
-            await cursor.execute(sql.sqlite, params)
-            return await cursor.fetchall()
-        except sqlite3.Error as error:
-            _raise_sqlite(conn, sql.sqlite, params, error)
-        finally:
-            await cursor.close()
-    if conn.dialect.name == "sqlite":
-        return list((await conn.exec_driver_sql(sql.sqlite, tuple(params))).all())
-    adapter = fairy.dbapi_connection
-    await _begun(adapter)
-    try:
-        return list(await driver.fetch(sql.postgresql, *params))
-    except Exception as error:
-        _raise(conn, adapter, sql.postgresql, params, error)
+    return _run(conn, sql, params, _ROWS)
 
 
-async def execute(conn: AsyncConnection, sql: Sql, params: Sequence[Any] = ()) -> int:
+def execute(conn: AsyncConnection, sql: Sql, params: Sequence[Any] = ()) -> Awaitable[int]:
     """Run a statement that returns no rows; how many rows it changed."""
+    return _run(conn, sql, params, _COUNT)
+
+
+def execute_many(conn: AsyncConnection, sql: Sql, rows: Sequence[Sequence[Any]]) -> Awaitable[None]:
+    """Run a statement that returns no rows once for each of `rows`."""
+    return _run(conn, sql, rows, _EACH)
+
+
+# What `_run` does with its statement: fetch its rows, count the rows it changed, or run it
+# once for each row of values.
+_ROWS, _COUNT, _EACH = 0, 1, 2
+
+
+async def _run(conn: AsyncConnection, sql: Sql, params: Any, how: int) -> Any:
+    """`fetch`, `execute` and `execute_many`: one dispatch to the driver for the three. (They
+    hand back this coroutine rather than await it: no second coroutine per statement.)"""
+    if how == _EACH and not params:
+        return None
     fairy = _fairy(conn)
     driver = fairy.driver_connection
     if isinstance(driver, InlineConnection):
         cursor = driver.cursor()
         try:
+            if how == _EACH:
+                await cursor.executemany(sql.sqlite, params)
+                return None
             await cursor.execute(sql.sqlite, params)
-            return cursor.rowcount
+            return await cursor.fetchall() if how == _ROWS else cursor.rowcount
         except sqlite3.Error as error:
             _raise_sqlite(conn, sql.sqlite, params, error)
         finally:
             await cursor.close()
     if conn.dialect.name == "sqlite":
-        return int((await conn.exec_driver_sql(sql.sqlite, tuple(params))).rowcount)
+        if how == _EACH:
+            await conn.exec_driver_sql(sql.sqlite, [tuple(row) for row in params])
+            return None
+        result = await conn.exec_driver_sql(sql.sqlite, tuple(params))
+        return list(result.all()) if how == _ROWS else int(result.rowcount)
     adapter = fairy.dbapi_connection
-    await _begun(adapter)
+    if adapter._transaction is None:
+        await _begun(adapter)
     try:
+        if how == _ROWS:
+            return list(await driver.fetch(sql.postgresql, *params))
+        if how == _EACH:
+            await driver.executemany(sql.postgresql, params)
+            return None
         status = await driver.execute(sql.postgresql, *params)
     except Exception as error:
         _raise(conn, adapter, sql.postgresql, params, error)
     count = str(status).rsplit(" ", 1)[-1]
     return int(count) if count.isdigit() else 0
-
-
-async def execute_many(conn: AsyncConnection, sql: Sql, rows: Sequence[Sequence[Any]]) -> None:
-    """Run a statement that returns no rows once for each of `rows`."""
-    if not rows:
-        return
-    fairy = _fairy(conn)
-    driver = fairy.driver_connection
-    if isinstance(driver, InlineConnection):
-        cursor = driver.cursor()
-        try:
-            await cursor.executemany(sql.sqlite, rows)
-        except sqlite3.Error as error:
-            _raise_sqlite(conn, sql.sqlite, rows, error)
-        finally:
-            await cursor.close()
-        return
-    if conn.dialect.name == "sqlite":
-        await conn.exec_driver_sql(sql.sqlite, [tuple(row) for row in rows])
-        return
-    adapter = fairy.dbapi_connection
-    await _begun(adapter)
-    try:
-        await driver.executemany(sql.postgresql, rows)
-    except Exception as error:
-        _raise(conn, adapter, sql.postgresql, rows, error)
 
 
 async def _begun(adapter: Any) -> None:
