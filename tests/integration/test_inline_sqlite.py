@@ -8,6 +8,7 @@ import asyncio
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -337,16 +338,18 @@ async def test_commits_checkpoint_the_wal_in_a_worker_thread(
 
     monkeypatch.setattr(_inline_sqlite.Checkpointer, "_checkpoint", spied)
     path = tmp_path / "c.db"
+    checkpointer = _inline_sqlite.Checkpointer(interval=0)
     conn = await _inline_sqlite.connect(
         str(path),
         pragmas=("journal_mode=WAL",),
-        checkpointer=_inline_sqlite.Checkpointer(interval=0) if checkpoints else None,
+        checkpointer=checkpointer if checkpoints else None,
     )
     try:
         cursor = conn.cursor()
         await cursor.execute("CREATE TABLE blob (b BLOB)")
         await cursor.executemany("INSERT INTO blob VALUES (?)", [(b"x" * 1000,)] * 1000)
         await conn.commit()
+        await checkpointer.settle()
         if checkpoints:
             # The pages reached the database file, copied by a thread that is not the loop's.
             assert path.stat().st_size > 1_000_000
@@ -356,3 +359,104 @@ async def test_commits_checkpoint_the_wal_in_a_worker_thread(
             assert threads == []
     finally:
         await conn.close()
+
+
+async def _blob_connection(
+    path: Path, checkpointer: _inline_sqlite.Checkpointer
+) -> _inline_sqlite.InlineConnection:
+    conn = await _inline_sqlite.connect(
+        str(path), pragmas=("journal_mode=WAL",), checkpointer=checkpointer
+    )
+    cursor = conn.cursor()
+    await cursor.execute("CREATE TABLE blob (b BLOB)")
+    await conn.commit()
+    await checkpointer.settle()
+    return conn
+
+
+async def _write_pages(conn: _inline_sqlite.InlineConnection, pages: int) -> None:
+    cursor = conn.cursor()
+    await cursor.executemany("INSERT INTO blob VALUES (?)", [(b"x" * 3000,)] * pages)
+    await conn.commit()
+
+
+async def test_a_commit_does_not_wait_for_the_checkpoint_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The COMMIT hands its turn on at once: the checkpoint (a slow one here) goes on in its
+    thread after the COMMIT returned."""
+    checkpoint = _inline_sqlite.Checkpointer._checkpoint
+    may_finish = threading.Event()
+    began = threading.Event()
+
+    def slow(self: _inline_sqlite.Checkpointer, path: str) -> None:
+        began.set()
+        may_finish.wait(10)
+        checkpoint(self, path)
+
+    checkpointer = _inline_sqlite.Checkpointer(interval=0)
+    conn = await _blob_connection(tmp_path / "c.db", checkpointer)
+    monkeypatch.setattr(_inline_sqlite.Checkpointer, "_checkpoint", slow)
+    try:
+        await _write_pages(conn, 200)  # returns while the checkpoint waits
+        assert await asyncio.to_thread(began.wait, 10)
+        assert not checkpointer.due()  # one is running: the next commit starts none
+        await _write_pages(conn, 10)  # other writes go on meanwhile
+        may_finish.set()
+        await checkpointer.settle()
+        assert checkpointer.due()
+    finally:
+        may_finish.set()
+        await conn.close()
+
+
+async def test_a_wal_past_its_bound_is_checkpointed_within_the_commit_and_starts_over(
+    tmp_path: Path,
+) -> None:
+    """A checkpoint that could not copy every frame (here a reader holds an old snapshot; under
+    load, writes beside it) leaves the WAL growing; once one finds it at `wal_pages` frames or
+    more, the next is awaited in its COMMIT, copies everything, and the WAL starts over."""
+    path = tmp_path / "c.db"
+    checkpointer = _inline_sqlite.Checkpointer(interval=0, wal_pages=100)
+    conn = await _blob_connection(path, checkpointer)
+    reader = sqlite3.connect(path, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM blob").fetchone()  # pins the snapshot
+        await _write_pages(conn, 200)
+        await checkpointer.settle()
+        assert checkpointer.must_wait  # 200 frames found, not all copied
+        reader.execute("COMMIT")
+        size_before = path.stat().st_size
+        await _write_pages(conn, 10)
+        # The checkpoint ran inside the COMMIT: done when it returned, every frame copied.
+        assert checkpointer.due() and not checkpointer.must_wait
+        assert path.stat().st_size > size_before + 200 * 3000
+        await _write_pages(conn, 5)  # starts the WAL over, at its first frame
+        frames = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+        assert 0 < frames < 50
+    finally:
+        reader.close()
+        await conn.close()
+
+
+async def test_a_database_waits_for_its_checkpoint_when_disposed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkpoint = _inline_sqlite.Checkpointer._checkpoint
+    copied = threading.Event()
+
+    def slow(self: _inline_sqlite.Checkpointer, path: str) -> None:
+        time.sleep(0.3)
+        checkpoint(self, path)
+        copied.set()
+
+    monkeypatch.setattr(_inline_sqlite.Checkpointer, "_checkpoint", slow)
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/d.db")
+    async with db.begin() as conn:
+        await conn.execute(sa.text("CREATE TABLE t (x)"))
+    async with db.begin() as conn:
+        await conn.execute(sa.text("INSERT INTO t VALUES (1)"))  # a COMMIT that checkpoints
+    assert not copied.is_set()
+    await db.dispose()
+    assert copied.is_set()

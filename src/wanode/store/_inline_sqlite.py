@@ -16,7 +16,8 @@ SQLite's blocking busy handler for the whole `timeout`, as the threaded driver h
 The other slow thing SQLite does is the WAL checkpoint, which copies pages back into the
 database and fsyncs it (20-30 ms for SQLite's default 1000 pages here, more on a busy disk)
 inside whichever COMMIT crosses the WAL's size limit. A `Checkpointer` runs them in a worker
-thread instead, at most one a second: a thread hand-off per second, not per transaction.
+thread instead, at most one a second: a thread hand-off per second, not per transaction, and
+the COMMIT that starts one does not wait for it, unless the WAL has grown past its bound.
 
 Use it through `create_async_engine("sqlite+aiosqlite:///...", async_creator=...)`: the
 aiosqlite dialect wraps what `connect` returns as it would wrap an aiosqlite connection.
@@ -25,6 +26,7 @@ aiosqlite dialect wraps what `connect` returns as it would wrap an aiosqlite con
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -54,41 +56,87 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
 class Checkpointer:
     """Checkpoints one database's WAL in a worker thread, from a COMMIT, every `interval` s.
 
-    The COMMIT waits for it, so its transaction's turn (see `Database.begin`) is held and no
-    other writer in this process grows the WAL meanwhile: the checkpoint completes and the WAL
-    starts over from its beginning. PASSIVE: no other process is kept waiting. One
-    `Checkpointer` serves all the connections to a database.
+    The COMMIT that starts a checkpoint does not wait for it: its transaction's turn (see
+    `Database.begin`) goes to the next transaction at once. Waiting held every transaction of
+    the process, the API's included, for the checkpoint's 20-40 ms (its fsyncs), once a
+    second: under a campaign that stall was a large part of the API's slowest answers.
+
+    A checkpoint with writers beside it copies what the WAL held when it began; the WAL then
+    still ends in frames it did not copy, and SQLite starts the WAL over (at its first frame)
+    only after a checkpoint that copied every frame. So the WAL grows while writes go on. Once
+    a checkpoint finds it at `wal_pages` frames or more, the next one is awaited inside its
+    COMMIT, turn held, as all were before: no other writer of this process grows the WAL
+    meanwhile, the checkpoint completes, and the WAL starts over. Under steady writes that is
+    one stall per `wal_pages` frames written rather than one a second. PASSIVE: no other
+    process is kept waiting. One `Checkpointer` serves all the connections to a database.
     """
 
-    def __init__(self, interval: float = 1.0) -> None:
+    def __init__(self, interval: float = 1.0, wal_pages: int = 4000) -> None:
         self.interval = interval
+        self.wal_pages = wal_pages
         self._due = 0.0
-        self._running = False
+        self._running: asyncio.Future[None] | None = None
+        # Frames in the WAL as the last checkpoint found it, or 0 if it copied them all.
+        self._frames = 0
 
     def due(self) -> bool:
-        return not self._running and time.monotonic() >= self._due
+        return self._running is None and time.monotonic() >= self._due
 
-    async def run(self, path: str) -> None:
-        self._running, self._due = True, time.monotonic() + self.interval
+    @property
+    def must_wait(self) -> bool:
+        """Whether the WAL has grown past its bound: the next checkpoint holds the turn."""
+        return self._frames >= self.wal_pages
+
+    def start(self, path: str) -> asyncio.Future[None] | None:
+        """Start a checkpoint in the loop's default executor; None if the loop takes no more
+        work (it is closing)."""
+        self._due = time.monotonic() + self.interval
         try:
             job = asyncio.get_running_loop().run_in_executor(None, self._checkpoint, path)
         except RuntimeError:  # the loop is closing and its executor takes no more work
-            self._running = False
-            return
-        # If this wait is cancelled, the checkpoint runs to its end all the same.
-        await job
+            return None
+        self._running = job
+        job.add_done_callback(self._ended)
+        return job
+
+    async def run(self, path: str) -> None:
+        """A checkpoint, awaited. If this wait is cancelled, it runs to its end all the same."""
+        job = self.start(path)
+        if job is not None:
+            await asyncio.shield(job)
+            self._ended(job)
+
+    async def settle(self) -> None:
+        """Wait for the checkpoint running now, if any (one started on another event loop
+        is left to that loop)."""
+        job = self._running
+        if job is not None and job.get_loop() is asyncio.get_running_loop():
+            with contextlib.suppress(Exception):  # `_ended` logs it
+                await asyncio.shield(job)
+            # (Its done callback may not have run yet: a finished future is awaited without
+            # a turn of the loop.)
+            self._ended(job)
+
+    def _ended(self, job: asyncio.Future[None]) -> None:
+        if self._running is not job:
+            return  # already seen
+        self._running = None
+        if not job.cancelled() and job.exception() is not None:
+            log.warning("sqlite_checkpoint_failed", error=str(job.exception()))
 
     def _checkpoint(self, path: str) -> None:
         try:
             conn = sqlite3.connect(path, timeout=0, isolation_level=None)
             try:
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                found = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             finally:
                 conn.close()
+            # (busy, frames in the WAL, frames copied); -1s when the database is not in WAL.
+            # A checkpoint that copied every frame lets the next write start the WAL over.
+            if found is not None and found[1] >= 0:
+                self._frames = 0 if found[2] >= found[1] else found[1]
         except sqlite3.Error as error:
             log.warning("sqlite_checkpoint_failed", path=path, error=str(error))
-        finally:
-            self._running = False
 
 
 async def connect(
@@ -183,8 +231,12 @@ class InlineConnection:
             if not _is_busy(error):
                 raise
             await self._wait_and_retry(error, raw.commit)
-        if self._checkpointer is not None and self._checkpointer.due():
-            await self._checkpointer.run(self._path)
+        checkpointer = self._checkpointer
+        if checkpointer is not None and checkpointer.due():
+            if checkpointer.must_wait:
+                await checkpointer.run(self._path)
+            else:
+                checkpointer.start(self._path)
 
     async def rollback(self) -> None:
         self._conn.rollback()

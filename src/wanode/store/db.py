@@ -89,6 +89,7 @@ class Database:
         self.url = _asyncpg_sslmode(sa.make_url(url))
         self.keyring = keyring or Keyring()
         self._inline = self.is_sqlite and sqlite_driver == "inline"
+        self._checkpointer: _inline_sqlite.Checkpointer | None = None
         # One turn per event loop (tests run several loops over one Database).
         self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Turn] = (
             weakref.WeakKeyDictionary()
@@ -124,7 +125,7 @@ class Database:
     def _inline_creator(
         self, connect_args: dict[str, Any]
     ) -> Callable[[], Awaitable[_inline_sqlite.InlineConnection]]:
-        checkpointer = _inline_sqlite.Checkpointer()
+        checkpointer = self._checkpointer = _inline_sqlite.Checkpointer()
 
         async def connect() -> _inline_sqlite.InlineConnection:
             # The URL's own options (uri=true, ...) as the dialect reads them, then ours.
@@ -209,6 +210,9 @@ class Database:
             await keyring_module.seal_stored(conn, self.keyring)
 
     async def dispose(self) -> None:
+        if self._checkpointer is not None:
+            # A checkpoint a COMMIT started and did not wait for (`_inline_sqlite.Checkpointer`).
+            await self._checkpointer.settle()
         await self.engine.dispose()
 
 
