@@ -25,13 +25,26 @@ STOP_GRACE = 15.0
 _PR_SET_PDEATHSIG = 1
 
 
+# The collector's thresholds once started (Python's are 700, 10, 10): see below.
+GC_THRESHOLDS = (10_000, 10, 10)
+
+
 def freeze_startup_objects() -> None:
     """Move what a started process holds for its whole life (modules, routes, tables, the
     engine's objects: some 200,000) out of the garbage collector's sight. Each full collection
     walked them all, some 120 ms of CPU with the event loop stopped, every several seconds under
-    load: the tail of a flow's reply latency (`bench/FLOWS.md`, 2026-12-06)."""
+    load: the tail of a flow's reply latency (`bench/FLOWS.md`, 2026-12-06).
+
+    Then collect the youngest objects every 10,000 allocations rather than 700. Under load,
+    Python's default collected so often that the objects of the requests, sends and DRs in
+    flight were still alive at each collection and moved to the older generations, which were
+    then walked again and again: 1,200 young, 110 middle and 9 full collections for 5,000
+    messages, about a second of the loop's time; with these thresholds 40, 5 and none, about
+    0.2 s (`bench/RESULTS.md`, eighth pass). Collection is for reference cycles only; what has
+    no cycle is freed when its last reference goes, whatever the thresholds."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def run_worker(settings: Settings, ready: Callable[[], None]) -> None:
