@@ -85,8 +85,9 @@ async def test_one_pass_resumes_every_reply_in_the_inbox(db: Database) -> None:
         with commits(db) as seen:
             assert await runner.run_once() == len(CONTACTS)
         # All three in the inbox's one transaction (a claim that takes fewer than a batch
-        # does not claim again), then the message changes, deadlines and HTTP requests.
-        assert len(seen) == 2
+        # does not claim again), which also found no message change, deadline or HTTP request
+        # to claim: no second transaction.
+        assert len(seen) == 1
         async with db.begin() as conn:
             for contact in CONTACTS:
                 run = await flow_store.get_run(conn, runs[contact])
@@ -95,6 +96,78 @@ async def test_one_pass_resumes_every_reply_in_the_inbox(db: Database) -> None:
                 assert "whatsapp.mo" in outcomes, outcomes
             left = await conn.execute(sa.text("SELECT count(*) FROM flow_inbox"))
             assert left.scalar_one() == 0
+
+
+async def test_a_pass_with_replies_claims_what_else_is_due_in_a_second_transaction(
+    db: Database,
+) -> None:
+    async with running(db, start_engine=False) as wn:
+        deployed = await wn.client.post("/v1/flows", json=FLOW)
+        assert deployed.status_code == 201, deployed.text
+        runs = {}
+        for contact in CONTACTS[:2]:
+            started = await wn.client.post("/v1/flows/passes/runs", json={"waid": contact})
+            assert started.status_code == 201, started.text
+            runs[contact] = started.json()["id"]
+        replier, late = CONTACTS[0], CONTACTS[1]
+        async with db.begin() as conn:
+            # The second run's wait has timed out; the first one's contact replies.
+            run = await flow_store.get_run(conn, runs[late])
+            assert run is not None
+            state = {**run["state"], "wait": {**run["state"]["wait"], "deadline": 1.0}}
+            await flow_store.save_run(conn, runs[late], state, now=time.time())
+            await flow_store.add_event(
+                conn,
+                app_id=wn.app_id,
+                wa_id=replier,
+                wamid=f"wamid.{uuid.uuid4().hex}",
+                event={"event": "MO", "message": "yes", "waid": replier},
+                now=time.time(),
+            )
+        runner = wn.ctx.engine.flows
+        with commits(db) as seen:
+            assert await runner.run_once() == 2
+        # The reply in the inbox's transaction, which saw a deadline passed; the timeout in a
+        # transaction of its own.
+        assert len(seen) == 2
+        async with db.begin() as conn:
+            replied = await flow_store.history(conn, runs[replier])
+            timed_out = await flow_store.history(conn, runs[late])
+        assert "whatsapp.mo" in [h["outcome"] for h in replied]
+        assert [h["outcome"] for h in timed_out][-1] != "onStart", timed_out
+        async with db.begin() as conn:
+            moved = await flow_store.get_run(conn, runs[late])
+        assert moved is not None and moved["status"] != "waiting", moved
+
+
+async def test_taken_events_come_back_when_the_transaction_rolls_back(db: Database) -> None:
+    async with db.begin() as conn:
+        for n in range(3):
+            await flow_store.add_event(
+                conn,
+                app_id="app",
+                wa_id=CONTACTS[n],
+                wamid=f"wamid.take{n}",
+                event={"event": "MO", "message": f"m{n}"},
+                now=1000.0 + n,
+            )
+
+    class Failed(Exception):
+        pass
+
+    with pytest.raises(Failed):
+        async with db.begin() as conn:
+            taken = await flow_store.take_events(conn, limit=2)
+            assert [e["wamid"] for e in taken] == ["wamid.take0", "wamid.take1"]
+            assert taken[0]["event"] == {"event": "MO", "message": "m0"}
+            assert taken[0]["received_at"] == 1000.0
+            raise Failed
+    async with db.begin() as conn:
+        taken = await flow_store.take_events(conn, limit=50)
+    # Back in the inbox, in their order; committed, the take removed them.
+    assert [e["wamid"] for e in taken] == ["wamid.take0", "wamid.take1", "wamid.take2"]
+    async with db.begin() as conn:
+        assert await flow_store.take_events(conn, limit=50) == []
 
 
 async def _plan(conn: Any, query: sa.Select[Any]) -> str:

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m wanode.bench.flows --runs 100000 [--replies 1000 --rate 50]
         [--database sqlite|postgresql|both] [--json bench/results/flows.json]
-        [--pyspy /tmp/flows.txt] [--keep DIR]
+        [--pyspy /tmp/flows.txt] [--keep DIR] [--pass-spacing SECONDS]
 
 For each database it
 
@@ -25,7 +25,10 @@ For each database it
    latency (`per_second`: when a stall happened).
 
 `--pyspy PATH` records the serving process with py-spy during the replies; `--keep DIR` works
-in DIR and leaves the databases and the serve logs there.
+in DIR and leaves the databases and the serve logs there; `--pass-spacing SECONDS` sets the
+engine loops' `WANODE_PASS_SPACING` for the serving process that takes the replies (the flows
+loop serves the replies that come within it of a pass's start with one pass: up to that much
+more latency each).
 
 It prints a table and writes the figures as JSON. Nothing here asserts a speed.
 """
@@ -282,7 +285,7 @@ async def database_bytes(target: Target) -> int:
 class Serve:
     """`wanode serve` on the target's database, as a user starts it."""
 
-    def __init__(self, target: Target, name: str) -> None:
+    def __init__(self, target: Target, name: str, pass_spacing: float | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = target.workdir / f"serve-{name}.log"
@@ -298,6 +301,10 @@ class Serve:
             "WANODE_SANDBOX_PAIR_LIMIT": "false",
             "WANODE_SANDBOX_MARKETING_LIMIT": "0",
         }
+        if pass_spacing is not None:
+            # `--pass-spacing`: what the engine loops' spacing adds to a reply's latency (the
+            # flows loop serves the wake-ups within it with one pass, up to this much later).
+            env["WANODE_PASS_SPACING"] = str(pass_spacing)
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
                 [WANODE, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -521,7 +528,7 @@ async def bench_one(backend: str, args: argparse.Namespace, workdir: Path) -> di
         chosen_count = min(args.replies, args.runs)
         step = max(1, args.runs // chosen_count) if chosen_count else 1
         chosen = contacts(args.runs)[::step][:chosen_count]
-        serve = Serve(target, "waiting")
+        serve = Serve(target, "waiting", args.pass_spacing)
         profiler: Profiler | None = None
         try:
             await serve.ready()
@@ -572,6 +579,7 @@ async def bench_one(backend: str, args: argparse.Namespace, workdir: Path) -> di
         "rss_bytes_after_replies": rss_after,
         "replies": len(found),
         "reply_rate": args.rate,
+        "pass_spacing": args.pass_spacing,
         "replies_posted_seconds": round(posted, 2),
         "all_runs_moved_seconds": round(all_moved, 2),
         # The serving process's CPU from the first reply until every run moved, per reply: the
@@ -634,7 +642,12 @@ async def main(args: argparse.Namespace) -> None:
             report = {
                 "machine": host,
                 "flow": FLOW,
-                "settings": {"runs": args.runs, "replies": args.replies, "rate": args.rate},
+                "settings": {
+                    "runs": args.runs,
+                    "replies": args.replies,
+                    "rate": args.rate,
+                    "pass_spacing": args.pass_spacing,
+                },
                 "results": results,
             }
             args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -651,6 +664,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--rate", type=float, default=50.0, help="replies a second (50); 0: all at once"
     )
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="sqlite")
+    parser.add_argument(
+        "--pass-spacing",
+        type=float,
+        default=None,
+        help="WANODE_PASS_SPACING for the serving process while the replies come (seconds;"
+        " default: the setting's own, 0.05)",
+    )
     parser.add_argument(
         "--json",
         type=Path,
@@ -673,6 +693,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.runs < 1 or args.replies < 1 or args.rate < 0:
         parser.error("--runs and --replies are at least 1, --rate at least 0")
+    if args.pass_spacing is not None and args.pass_spacing < 0:
+        parser.error("--pass-spacing is at least 0")
     return args
 
 

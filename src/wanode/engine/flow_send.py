@@ -77,7 +77,7 @@ class FlowSender:
             expires_at=expires_at,
             links=links,
         )
-        [outcome] = await submit(conn, submission, now=now)
+        [outcome] = await submit(conn, submission, now=now, app=app)
         if isinstance(outcome, Unresolved):
             return _refused(intent, SYNC.INVALID_VALUE, outcome.reason, "destination")
         refusal = await self._policy(conn, app, outcome, now)

@@ -315,7 +315,7 @@ class FlowRunner:
     async def _inbox(self) -> tuple[int, tuple[int, list[dict[str, Any]]] | None]:
         """Match inbox events to runs and triggers, in order, a batch per transaction; after a
         failed batch, one event per transaction until the failing one is found. Returns the
-        events handled and, when a claim found the inbox empty, what `_wakes` did in that
+        events handled and, when a claim took what there was, what `_wakes` did in that
         claim's transaction (None: it is still to do)."""
         handled = 0
         found: tuple[int, list[dict[str, Any]]] | None = None
@@ -324,25 +324,33 @@ class FlowRunner:
             limit = 1 if self._suspect else INBOX_BATCH
             try:
                 async with self._db.begin() as conn:
-                    rows = await store.claim_events(conn, limit=limit)
-                    if not rows:
-                        found = await self._wakes(conn)
-                        break
+                    rows = await store.take_events(conn, limit=limit)
                     # After the claim: an event stored while this waited for the database is
                     # never handled at a time before it arrived.
                     now = self._clock()
                     for row in rows:
                         await self._on_event(conn, row, now)
-                    await store.drop_events(conn, [row["id"] for row in rows])
+                    if len(rows) < limit:
+                        # The claim took what there was. Whether the rest of the pass has
+                        # anything to do is one read in this transaction: a pass with nothing
+                        # else to do takes one transaction, not two.
+                        pending, self.watches_messages = await store.pending_wakes(
+                            conn, now=self._clock()
+                        )
+                        if not pending:
+                            found = (0, [])
+                        elif not rows:
+                            found = await self._wakes(conn)
                 self._suspect = False
                 if len(rows) < limit:
-                    # The claim took what there was: no second claim (and its turn behind the
-                    # process's other transactions) only to find the inbox empty.
+                    # No second claim (and its turn behind the process's other transactions)
+                    # only to find the inbox empty.
                     handled += len(rows)
                     break
             except Exception:
                 # Rolled back: the events stay and are tried again (a deadlock between two
                 # workers passes); one that keeps failing alone is logged and set aside.
+                found = None
                 if len(rows) > 1:
                     self._suspect = True
                     continue

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wanode.store import _raw
 from wanode.store._sql import for_claim
 from wanode.store.tables import (
     flow_history,
@@ -181,8 +182,9 @@ async def insert_runs(
         )
 
 
-# The run's columns a step rewrites, each bound by name: one statement object for every save,
-# so that SQLAlchemy finds it compiled instead of building an UPDATE per step.
+# The run's columns a step rewrites, in the order of `_SAVE_RUN`'s placeholders (the run's id
+# last). A step's save is prepared SQL (`wanode.store._raw`): SQLAlchemy's own work per
+# statement was most of what a save cost on PostgreSQL's side of the process.
 _SAVED = (
     "status",
     "node",
@@ -197,10 +199,12 @@ _SAVED = (
     "result",
     "updated_at",
 )
-_SAVE_RUN = (
-    flow_runs.update()
-    .where(flow_runs.c.id == sa.bindparam("run_id", type_=flow_runs.c.id.type))
-    .values({name: sa.bindparam(f"new_{name}", type_=flow_runs.c[name].type) for name in _SAVED})
+_SAVED_JSON = frozenset({"state", "result"})
+_SAVE_RUN = _raw.Sql(
+    "UPDATE flow_runs SET " + ", ".join(f"{name} = ?" for name in _SAVED) + " WHERE id = ?",
+    "UPDATE flow_runs SET "
+    + ", ".join(f"{name} = ${n}" for n, name in enumerate(_SAVED, 1))
+    + f" WHERE id = ${len(_SAVED) + 1}",
 )
 
 
@@ -216,9 +220,11 @@ async def save_run(
     if wait_status is not None and values["wait_kind"] == "message":
         values["wait_status"] = wait_status
     values["updated_at"] = now
-    params = {f"new_{name}": values[name] for name in _SAVED}
-    params["run_id"] = run_id
-    await conn.execute(_SAVE_RUN, params)
+    # JSON columns as SQLAlchemy's JSON type writes them (None too: the JSON null).
+    dump = _raw.dump_json
+    params = [dump(values[name]) if name in _SAVED_JSON else values[name] for name in _SAVED]
+    params.append(run_id)
+    await _raw.execute(conn, _SAVE_RUN, params)
 
 
 async def get_run(
@@ -267,17 +273,21 @@ async def has_waiting_run(conn: AsyncConnection, flow_id: str, contact: str) -> 
     return (await conn.execute(query.limit(1))).first() is not None
 
 
-_WAITING_FOR_INBOUND = (
-    sa.select(flow_runs)
-    .where(
-        flow_runs.c.app_id == sa.bindparam("app_id", type_=flow_runs.c.app_id.type),
-        flow_runs.c.wait_contact == sa.bindparam("wa_id", type_=flow_runs.c.wait_contact.type),
-        flow_runs.c.wait_kind == "inbound",
-        flow_runs.c.status == WAITING,
-    )
-    .order_by(flow_runs.c.created_at)
+_RUN_COLUMNS = tuple(column.name for column in flow_runs.c)
+_RUN_JSON = tuple(name in ("state", "result") for name in _RUN_COLUMNS)
+# The runs waiting in a Receive node for a contact's next event (`ix_flow_runs_wait_contact`),
+# locked on PostgreSQL: waiting, not skipping, for a worker that holds one (it may be timing it
+# out).
+_WAITING_FOR_INBOUND_WHERE = (
+    " FROM flow_runs WHERE app_id = {0} AND wait_contact = {1} AND wait_kind = 'inbound'"
+    f" AND status = '{WAITING}' ORDER BY created_at"
 )
-_WAITING_FOR_INBOUND_LOCKED = _WAITING_FOR_INBOUND.with_for_update()
+_WAITING_FOR_INBOUND = _raw.Sql(
+    f"SELECT {', '.join(_RUN_COLUMNS)}" + _WAITING_FOR_INBOUND_WHERE.format("?", "?"),
+    f"SELECT {', '.join(_RUN_COLUMNS)}"
+    + _WAITING_FOR_INBOUND_WHERE.format("$1", "$2")
+    + " FOR UPDATE",
+)
 
 
 async def waiting_for_inbound(
@@ -285,11 +295,19 @@ async def waiting_for_inbound(
 ) -> list[dict[str, Any]]:
     """Runs waiting in a Receive node for `wa_id`'s next event, locked (waiting, not skipping,
     for a worker that holds one: it may be timing it out)."""
-    query = (
-        _WAITING_FOR_INBOUND_LOCKED if conn.dialect.name == "postgresql" else _WAITING_FOR_INBOUND
-    )
-    rows = await conn.execute(query, {"app_id": app_id, "wa_id": wa_id})
-    return [dict(r) for r in rows.mappings()]
+    rows = await _raw.fetch(conn, _WAITING_FOR_INBOUND, [app_id, wa_id])
+    if not rows:
+        return []
+    kind = _raw.kind(conn)
+    if kind == _raw.ASYNCPG:
+        return [dict(zip(_RUN_COLUMNS, row, strict=True)) for row in rows]
+    return [
+        {
+            name: _raw.load_json(value, kind) if is_json else value
+            for name, is_json, value in zip(_RUN_COLUMNS, _RUN_JSON, row, strict=True)
+        }
+        for row in rows
+    ]
 
 
 async def claim_due(conn: AsyncConnection, *, now: float, limit: int) -> list[dict[str, Any]]:
@@ -315,6 +333,33 @@ async def any_waiting_on_message(conn: AsyncConnection) -> bool:
         .limit(1)
     )
     return (await conn.execute(query)).first() is not None
+
+
+# Whether each of `FlowRunner._wakes`'s claims would find anything, and whether any run waits
+# on a message's status: one statement, read in the inbox claim's transaction, so that a pass
+# with nothing else to do costs no claim (each a round trip on PostgreSQL) and no second
+# transaction. Each search is the one its claim makes, through the same index, without locks:
+# a row another worker holds counts, and the claim then skips it as before.
+_PENDING = (
+    "SELECT"
+    " EXISTS (SELECT 1 FROM flow_runs r JOIN messages m ON m.transid = r.wait_transid"
+    f" WHERE r.wait_kind = 'message' AND r.status = '{WAITING}' AND m.status <> r.wait_status),"
+    " EXISTS (SELECT 1 FROM flow_runs WHERE wait_kind IN ('message', 'inbound', 'timer')"
+    f" AND deadline <= {{0}} AND status = '{WAITING}'),"
+    f" EXISTS (SELECT 1 FROM flow_runs WHERE wait_kind = 'http' AND status = '{WAITING}'"
+    " AND (lease_until IS NULL OR lease_until < {0})),"
+    f" EXISTS (SELECT 1 FROM flow_runs WHERE wait_kind = 'message' AND status = '{WAITING}')"
+)
+_PENDING_SQL = _raw.Sql(_PENDING.format("?1"), _PENDING.format("$1::double precision"))
+
+
+async def pending_wakes(conn: AsyncConnection, *, now: float) -> tuple[bool, bool]:
+    """Whether a run's awaited message moved, a deadline passed or an HTTP request is to be
+    made (what `claim_message_changes`, `claim_due` and `claim_http` would find), and whether
+    any run waits on a message's status (`any_waiting_on_message`)."""
+    [row] = await _raw.fetch(conn, _PENDING_SQL, [now])
+    changed, due, http, watching = (bool(value) for value in row)
+    return changed or due or http, watching
 
 
 async def claim_message_changes(conn: AsyncConnection, *, limit: int) -> list[dict[str, Any]]:
@@ -375,7 +420,9 @@ async def add_history(
     conn: AsyncConnection, run_id: str, entries: Sequence[dict[str, Any]]
 ) -> None:
     if entries:
-        await conn.execute(_ADD_HISTORY, [{"run_id": run_id, **e} for e in entries])
+        rows = [{"run_id": run_id, **e} for e in entries]
+        if not await _raw.insert_many(conn, flow_history, rows):
+            await conn.execute(_ADD_HISTORY, rows)
 
 
 async def history(conn: AsyncConnection, run_id: str) -> list[dict[str, Any]]:
@@ -407,30 +454,53 @@ async def add_event(
     )
 
 
-_CLAIM_EVENTS = (
-    sa.select(flow_inbox).order_by(flow_inbox.c.id).limit(sa.bindparam("limit", type_=sa.Integer))
+_EVENT_COLUMNS = tuple(column.name for column in flow_inbox.c)
+# The oldest events no other worker holds. PostgreSQL deletes them as it claims them (one
+# statement; the rollback of a failed batch puts them back); SQLite, where one transaction
+# writes at a time, reads them and deletes those it found (none: no write, no write lock).
+_TAKE_EVENTS = _raw.Sql(
+    f"SELECT {', '.join(_EVENT_COLUMNS)} FROM flow_inbox ORDER BY id LIMIT ?",
+    "DELETE FROM flow_inbox WHERE id IN"
+    " (SELECT id FROM flow_inbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+    f" RETURNING {', '.join(_EVENT_COLUMNS)}",
 )
-_CLAIM_EVENTS_LOCKED = _CLAIM_EVENTS.with_for_update(skip_locked=True)
-_DROP_EVENTS = flow_inbox.delete().where(
-    flow_inbox.c.id.in_(sa.bindparam("ids", expanding=True, type_=flow_inbox.c.id.type))
+_DROP_EVENTS = _raw.Sql(
+    "DELETE FROM flow_inbox WHERE id IN (SELECT value FROM json_each(?))",
+    "DELETE FROM flow_inbox WHERE id = ANY($1::bigint[])",
 )
-_RECORD_SEND = flow_sends.insert()
+_RECORD_SEND = _raw.Sql(
+    "INSERT INTO flow_sends (transid, run_id, node) VALUES (?, ?, ?)",
+    "INSERT INTO flow_sends (transid, run_id, node) VALUES ($1, $2, $3)",
+)
 
 
-async def claim_events(conn: AsyncConnection, *, limit: int) -> list[dict[str, Any]]:
-    """The oldest inbox events no other worker holds, in order; deleted with `drop_events` in
-    the same transaction once handled."""
-    query = _CLAIM_EVENTS_LOCKED if conn.dialect.name == "postgresql" else _CLAIM_EVENTS
-    return [dict(r) for r in (await conn.execute(query, {"limit": limit})).mappings()]
+async def take_events(conn: AsyncConnection, *, limit: int) -> list[dict[str, Any]]:
+    """The oldest inbox events no other worker holds, in order, deleted in the caller's
+    transaction: handled if it commits, back in the inbox if it rolls back."""
+    rows = await _raw.fetch(conn, _TAKE_EVENTS, [limit])
+    if not rows:
+        return []
+    kind = _raw.kind(conn)
+    if kind == _raw.ASYNCPG:
+        events = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows]
+        events.sort(key=lambda event: event["id"])  # RETURNING keeps no order
+        return events
+    events = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows]
+    for event in events:
+        event["event"] = _raw.load_json(event["event"], kind)
+    await drop_events(conn, [event["id"] for event in events])
+    return events
 
 
 async def drop_events(conn: AsyncConnection, event_ids: Sequence[int]) -> None:
     if event_ids:
-        await conn.execute(_DROP_EVENTS, {"ids": list(event_ids)})
+        ids = list(event_ids)
+        param = ids if _raw.kind(conn) == _raw.ASYNCPG else _raw.json_list(ids)
+        await _raw.execute(conn, _DROP_EVENTS, [param])
 
 
 async def record_send(conn: AsyncConnection, *, transid: str, run_id: str, node: str) -> None:
-    await conn.execute(_RECORD_SEND, {"transid": transid, "run_id": run_id, "node": node})
+    await _raw.execute(conn, _RECORD_SEND, [transid, run_id, node])
 
 
 async def send_of_wamid(conn: AsyncConnection, wamid: str) -> dict[str, Any] | None:
