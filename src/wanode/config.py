@@ -220,6 +220,14 @@ class Settings(BaseSettings):
         "to a message's way. A pass that filled its batch is followed at once; the first "
         "wake-up after a quiet spell is served at once. 0: every wake-up is served at once.",
     )
+    flow_pass_spacing: float = Field(
+        default=0.01,
+        ge=0,
+        description="pass_spacing for the flows loop alone: a customer's reply resumes its "
+        "flow run at most this much later than at once. Shorter than the others because a "
+        "person waits on it, and flow passes are few (one per reply at most) where a "
+        "campaign's sends, statuses and DRs come by the thousand.",
+    )
 
     # Pacing: keep sends under WhatsApp's throughput and pair limits (wanode.pacing).
     pacing: bool = Field(

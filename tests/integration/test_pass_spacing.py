@@ -118,3 +118,38 @@ async def test_wake_ups_close_together_share_a_pass_and_nothing_is_left_behind(
     # Without the spacing: a pass per request (and after each, one finding nothing).
     assert len(claims) < count, claims
     assert max(claims) > 1, claims
+
+
+async def test_the_flows_loop_keeps_its_own_shorter_spacing(db: Database) -> None:
+    """A customer's reply is not held for the campaign loops' spacing: the flows loop serves
+    a wake-up after `flow_pass_spacing`, however long `pass_spacing` is."""
+    async with running(
+        db, start_engine=False, pass_spacing=60.0, flow_pass_spacing=0.0, **NO_POLL
+    ) as wn:
+        engine = wn.ctx.engine
+        passes: list[int] = []
+        step = engine.flows.run_once
+
+        async def counted() -> int:
+            done = await step()
+            passes.append(done)
+            return done
+
+        engine.flows.run_once = counted  # type: ignore[method-assign]
+        engine.start()
+        try:
+            await wait_until(lambda: _len(passes), lambda n: n >= 1, timeout=10, what="a pass")
+            for expected in (2, 3):
+                engine.wake("flows")  # each well within the 60 s of the campaign loops
+                await wait_until(
+                    lambda: _len(passes),
+                    lambda n, expected=expected: n >= expected,
+                    timeout=10,
+                    what=f"flow pass {expected}",
+                )
+        finally:
+            await engine.stop()
+
+
+async def _len(items: list[int]) -> int:
+    return len(items)

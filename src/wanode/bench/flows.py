@@ -26,7 +26,8 @@ For each database it
 
 `--pyspy PATH` records the serving process with py-spy during the replies; `--keep DIR` works
 in DIR and leaves the databases and the serve logs there; `--pass-spacing SECONDS` sets the
-engine loops' `WANODE_PASS_SPACING` for the serving process that takes the replies (the flows
+engine loops' `WANODE_PASS_SPACING` and `WANODE_FLOW_PASS_SPACING` (by default 0.05 and 0.01)
+for the serving process that takes the replies (the flows
 loop serves the replies that come within it of a pass's start with one pass: up to that much
 more latency each).
 
@@ -305,6 +306,7 @@ class Serve:
             # `--pass-spacing`: what the engine loops' spacing adds to a reply's latency (the
             # flows loop serves the wake-ups within it with one pass, up to this much later).
             env["WANODE_PASS_SPACING"] = str(pass_spacing)
+            env["WANODE_FLOW_PASS_SPACING"] = str(pass_spacing)
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
                 [WANODE, "serve", "--host", "127.0.0.1", "--port", str(self.port)],

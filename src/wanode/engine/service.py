@@ -235,7 +235,7 @@ class Engine:
         # An idle loop polls ever less often (down to `idle_poll_max`): an idle process costs
         # next to no CPU, and new work wakes its loop anyway.
         poll = self.settings.poll_interval
-        spacing = self.settings.pass_spacing
+        spacing = self.settings.flow_pass_spacing if name == "flows" else self.settings.pass_spacing
         clock = asyncio.get_running_loop().time
         idle_wait = poll
         while not self._stopping.is_set():
