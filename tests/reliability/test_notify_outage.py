@@ -2,11 +2,15 @@
 down (nothing listening: connection refused) for longer than all its retries, one that takes
 every request and never answers.
 
-- The healthy receiver's median DR latency (from the DR being queued to its arrival) with the
-  other two failing beside it stays within 2x of its median alone: a dead or hanging receiver
-  holds back only its own reports. "Alone" is measured under the same load: the other two apps
-  send as many messages, their reports going to a fourth, healthy receiver; so the figure
-  compares receivers failing or not, not two loads on a shared CPU.
+- A dead or hanging receiver holds back only its own reports. A healthy report held behind
+  one would wait out a hanging request's timeout (`NOTIFY_TIMEOUT`) or a retry: nine in ten of
+  the healthy receiver's DRs (from being queued to their arrival) beside the two failing ones
+  arrive sooner than that timeout, and their median stays within 2x of its median alone, give
+  or take one pass spacing (`WANODE_PASS_SPACING`: a wake-up may wait that long for its pass,
+  failing receivers or not, so a 16 ms median alone and a 43 ms one beside are the same
+  path). "Alone" is measured under the same load: the other two apps send as many messages,
+  their reports going to a fourth, healthy receiver; so the figures compare receivers failing
+  or not, not two loads on a shared CPU.
 - No DR is lost: the down URL's reports are all given up after their retries and listed by
   `GET /v1/delivery-reports`; once it is back they are replayed (`POST
   /v1/delivery-reports/replay`) and each arrives once. The hanging URL recovers too; what it
@@ -36,6 +40,7 @@ from tests.acceptance.test_serve import text_request
 from tests.reliability.processes import add_app, first_key, launched
 from tests.support.receiver import Receiver, free_port, receiver, serve_app
 
+from wanode.config import Settings
 from wanode.engine.notifier import DR_ID_HEADER
 from wanode.store import Database
 
@@ -49,6 +54,8 @@ DRS_PER_MESSAGE = 3  # submitted, delivered, read
 NOTIFY_TIMEOUT = 1.0
 RETRY_INTERVAL = 0.5
 RETRIES = 3
+# The engine loops' default spacing between passes brought by wake-ups (seconds).
+PASS_SPACING = Settings.model_fields["pass_spacing"].default
 
 
 def number() -> str:
@@ -91,8 +98,8 @@ def ids_of(rec: Receiver) -> Counter[str]:
     return Counter(r.headers[DR_ID_HEADER.lower()] for r in rec.requests)
 
 
-async def median_latency(db: Database, rec: Receiver, transids: list[str]) -> float:
-    """The median seconds from a DR of `transids` being queued to its arrival at `rec`."""
+async def dr_latencies(db: Database, rec: Receiver, transids: list[str]) -> list[float]:
+    """The seconds from each DR of `transids` being queued to its arrival at `rec`."""
     rows = {(r.transid, r.status): r.created_at for r in await dr_rows(db, rec.url + "/dr")}
     wanted = set(transids)
     latencies = []
@@ -101,7 +108,7 @@ async def median_latency(db: Database, rec: Receiver, transids: list[str]) -> fl
         if transid in wanted:
             latencies.append(request.at - rows[(transid, status)])
     assert len(latencies) == len(transids) * DRS_PER_MESSAGE
-    return statistics.median(latencies)
+    return latencies
 
 
 async def test_a_down_and_a_hanging_notify_url_lose_nothing_and_slow_no_one_else(
@@ -164,7 +171,7 @@ async def test_a_down_and_a_hanging_notify_url_lose_nothing_and_slow_no_one_else
                 )
                 drs = len(alone) * DRS_PER_MESSAGE
                 await wait_for("the healthy DRs alone", lambda: good_has(drs))
-                alone_median = await median_latency(db, good, alone)
+                alone_latencies = await dr_latencies(db, good, alone)
 
                 # The same load, the other two apps' reports to a dead and a hanging URL.
                 beside, _, _ = await asyncio.gather(
@@ -173,7 +180,7 @@ async def test_a_down_and_a_hanging_notify_url_lose_nothing_and_slow_no_one_else
                     stream(api, apps["hung"], "4920", urls["hung"]),
                 )
                 await wait_for("the healthy DRs beside the others", lambda: good_has(2 * drs))
-                beside_median = await median_latency(db, good, beside)
+                beside_latencies = await dr_latencies(db, good, beside)
 
                 # The down URL's reports are all given up, and listed.
                 async def down_given_up() -> bool:
@@ -218,6 +225,9 @@ async def test_a_down_and_a_hanging_notify_url_lose_nothing_and_slow_no_one_else
         finally:
             await db.dispose()
 
+    alone_median = statistics.median(alone_latencies)
+    beside_median = statistics.median(beside_latencies)
+    beside_p90 = statistics.quantiles(beside_latencies, n=10)[-1]
     print(
         f"\nhealthy notify URL, median DR latency: alone {alone_median * 1000:.0f} ms, beside a "
         f"down and a hanging URL {beside_median * 1000:.0f} ms "
@@ -225,7 +235,8 @@ async def test_a_down_and_a_hanging_notify_url_lose_nothing_and_slow_no_one_else
         f"{RETRIES + 1} attempts, replayed and delivered; hanging URL: {hung_at_recovery} "
         f"requests left unanswered, {len(hung.requests)} DRs answered after it recovered"
     )
-    assert beside_median <= 2 * alone_median, (alone_median, beside_median)
+    assert beside_p90 < NOTIFY_TIMEOUT, beside_p90
+    assert beside_median <= 2 * alone_median + PASS_SPACING, (alone_median, beside_median)
     # Every DR arrived exactly once at each receiver, and none is missing.
     for name, rec, messages in (
         ("good", good, 2 * MESSAGES),
