@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 from tests.support.harness import running
 
 from wanode.store import Database
@@ -35,15 +34,11 @@ CONTACTS = ["4915112340101", "4915112340102", "4915112340103"]
 def commits(db: Database) -> Iterator[list[int]]:
     """Counts the transactions committed on `db` meanwhile (one item per COMMIT)."""
     seen: list[int] = []
-
-    def on_commit(_conn: Any) -> None:
-        seen.append(1)
-
-    event.listen(db.engine.sync_engine, "commit", on_commit)
+    before = db.commits
     try:
         yield seen
     finally:
-        event.remove(db.engine.sync_engine, "commit", on_commit)
+        seen.extend([1] * (db.commits - before))
 
 
 async def test_an_idle_pass_takes_one_transaction(db: Database) -> None:
@@ -73,14 +68,7 @@ async def test_one_pass_resumes_every_reply_in_the_inbox(db: Database) -> None:
         now = time.time()
         async with db.begin() as conn:
             for contact in CONTACTS:
-                await flow_store.add_event(
-                    conn,
-                    app_id=wn.app_id,
-                    wa_id=contact,
-                    wamid=f"wamid.{uuid.uuid4().hex}",
-                    event={"event": "MO", "message": "yes", "waid": contact},
-                    now=now,
-                )
+                await _reply(conn, wn.app_id, contact, now)
         runner = wn.ctx.engine.flows
         with commits(db) as seen:
             assert await runner.run_once() == len(CONTACTS)
@@ -116,14 +104,7 @@ async def test_a_pass_with_replies_claims_what_else_is_due_in_a_second_transacti
             assert run is not None
             state = {**run["state"], "wait": {**run["state"]["wait"], "deadline": 1.0}}
             await flow_store.save_run(conn, runs[late], state, now=time.time())
-            await flow_store.add_event(
-                conn,
-                app_id=wn.app_id,
-                wa_id=replier,
-                wamid=f"wamid.{uuid.uuid4().hex}",
-                event={"event": "MO", "message": "yes", "waid": replier},
-                now=time.time(),
-            )
+            await _reply(conn, wn.app_id, replier, time.time())
         runner = wn.ctx.engine.flows
         with commits(db) as seen:
             assert await runner.run_once() == 2
@@ -168,6 +149,18 @@ async def test_taken_events_come_back_when_the_transaction_rolls_back(db: Databa
     assert [e["wamid"] for e in taken] == ["wamid.take0", "wamid.take1", "wamid.take2"]
     async with db.begin() as conn:
         assert await flow_store.take_events(conn, limit=50) == []
+
+
+async def _reply(conn: Any, app_id: str, contact: str, now: float) -> None:
+    """`contact` answers "yes": an MO event in the flow inbox."""
+    await flow_store.add_event(
+        conn,
+        app_id=app_id,
+        wa_id=contact,
+        wamid=f"wamid.{uuid.uuid4().hex}",
+        event={"event": "MO", "message": "yes", "waid": contact},
+        now=now,
+    )
 
 
 async def _plan(conn: Any, query: sa.Select[Any]) -> str:

@@ -8,9 +8,11 @@ per dialect, and run on the connection under the caller's `AsyncConnection`: the
 the asyncpg connection (whose statement cache does the same).
 
 The statement runs in the transaction the `AsyncConnection` holds: SQLAlchemy's transaction is
-begun if it was not yet (so its commit or rollback ends the raw statement's work too), and on
-PostgreSQL the adapter's lazily begun asyncpg transaction is started before the statement
-(else the statement would autocommit on its own). On SQLite the statement goes through the
+begun if it was not yet (so its commit or rollback ends the raw statement's work too), unless
+the connection is one `Database.begin` keeps between transactions (`_kept`), which ends the
+driver's transaction itself when SQLAlchemy has none; and on PostgreSQL the adapter's lazily
+begun asyncpg transaction is started before the statement (else the statement would
+autocommit on its own). On SQLite the statement goes through the
 inline driver's cursor, with its retry of a first write that found the database locked.
 
 Values go in and come out as the driver takes and gives them: callers pass JSON columns
@@ -26,13 +28,14 @@ import functools
 import sqlite3
 from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.store._inline_sqlite import InlineConnection
+from wanode.store._kept import KEPT, raise_translated
 from wanode.store.db import _dump_json
 
 dump_json = _dump_json
@@ -51,7 +54,7 @@ class Sql:
 
 def kind(conn: AsyncConnection) -> int:
     """Which driver runs `conn`'s statements (the connection must be started; like every call
-    here, it begins SQLAlchemy's transaction if none is)."""
+    here, it begins SQLAlchemy's transaction if none is, unless the connection is kept)."""
     driver = _fairy(conn).driver_connection
     if isinstance(driver, InlineConnection):
         return INLINE
@@ -76,8 +79,10 @@ def _fairy(conn: AsyncConnection) -> Any:
     sync = conn.sync_connection
     if sync is None:
         raise sa.exc.InvalidRequestError("the connection is not started")
-    if not sync.in_transaction():
-        # Its commit (or rollback) is what ends the raw statement's transaction too.
+    if not sync.in_transaction() and conn not in KEPT:
+        # Its commit (or rollback) is what ends the raw statement's transaction too. (A kept
+        # connection's transaction is ended on the driver when SQLAlchemy has none open:
+        # see `_kept`.)
         sync.begin()
     return sync.connection
 
@@ -118,7 +123,7 @@ async def _run(conn: AsyncConnection, sql: Sql, params: Any, how: int) -> Any:
             await cursor.execute(sql.sqlite, params)
             return await cursor.fetchall() if how == _ROWS else cursor.rowcount
         except sqlite3.Error as error:
-            _raise_sqlite(conn, sql.sqlite, params, error)
+            raise_translated(conn, None, sql.sqlite, params, error)
         finally:
             await cursor.close()
     if conn.dialect.name == "sqlite":
@@ -138,7 +143,7 @@ async def _run(conn: AsyncConnection, sql: Sql, params: Any, how: int) -> Any:
             return None
         status = await driver.execute(sql.postgresql, *params)
     except Exception as error:
-        _raise(conn, adapter, sql.postgresql, params, error)
+        raise_translated(conn, adapter, sql.postgresql, params, error)
     count = str(status).rsplit(" ", 1)[-1]
     return int(count) if count.isdigit() else 0
 
@@ -150,28 +155,6 @@ async def _begun(adapter: Any) -> None:
         async with adapter._execute_mutex:
             if adapter._transaction is None:
                 await adapter._start_transaction()
-
-
-def _raise_sqlite(conn: AsyncConnection, sql: str, params: Any, error: sqlite3.Error) -> NoReturn:
-    """Raise `error` as SQLAlchemy would have: wrapped in its class of the same name."""
-    raise sa.exc.DBAPIError.instance(
-        sql, params, error, sqlite3.Error, dialect=conn.dialect
-    ) from error
-
-
-def _raise(
-    conn: AsyncConnection, adapter: Any, sql: str, params: Any, error: Exception
-) -> NoReturn:
-    """Raise `error` as SQLAlchemy would have: its DBAPI class (IntegrityError, ...) wrapped
-    in SQLAlchemy's."""
-    try:
-        adapter._handle_exception(error)
-    except Exception as translated:
-        dbapi = conn.dialect.loaded_dbapi
-        raise sa.exc.DBAPIError.instance(
-            sql, params, translated, dbapi.Error, dialect=conn.dialect
-        ) from error
-    raise error
 
 
 @functools.lru_cache(maxsize=256)

@@ -20,9 +20,8 @@ from alembic.config import Config
 from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from wanode.store import _inline_sqlite
+from wanode.store import _inline_sqlite, _kept
 from wanode.store import keyring as keyring_module
-from wanode.store._turn import Turn
 from wanode.store.keyring import Keyring
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -90,10 +89,18 @@ class Database:
         self.keyring = keyring or Keyring()
         self._inline = self.is_sqlite and sqlite_driver == "inline"
         self._checkpointer: _inline_sqlite.Checkpointer | None = None
-        # One turn per event loop (tests run several loops over one Database).
-        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Turn] = (
+        # Per event loop (tests run several loops over one Database): the SQLite turn and the
+        # connections kept between transactions (`store/_kept.py`).
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _kept.LoopConnections] = (
             weakref.WeakKeyDictionary()
         )
+        # Every kept connection, whatever its loop, given back by `dispose`.
+        self._held: set[_kept.Held] = set()
+        self._keep_most = pool_size
+        self._ping_idle_after = ping_idle_after
+        # Transactions `begin` has committed (what a test counts: the inline driver's commits
+        # bypass SQLAlchemy's "commit" event).
+        self.commits = 0
         kwargs: dict[str, Any] = {"connect_args": dict(connect_args or {})}
         if schema is not None:
             if self.is_sqlite:
@@ -149,21 +156,34 @@ class Database:
         sleeps in steps of up to 100 ms: under load that sleeping, not the work, set the pace.
         So on SQLite a process runs its transactions one after the other, queued on the loop,
         `urgent` ones (a request waiting to answer) before the others (`store/_turn.py`).
+
+        The connection is one kept between transactions (`store/_kept.py`) where it can be:
+        on PostgreSQL while fewer than `pool_size` are in transactions on this loop, on SQLite
+        with the inline driver.
         """
         if not self.is_sqlite:
-            async with self.engine.begin() as conn:
-                yield conn
+            state = self._loop_connections()
+            held = await self._take_postgresql(state)
+            if held is None:
+                async with self.engine.begin() as conn:
+                    yield conn
+            else:
+                async with self._kept_transaction(state, held) as conn:
+                    yield conn
+            self.commits += 1
             return
         if _in_turn.get():
             # A transaction opened inside another by the same task: it already has the turn.
             async with self.engine.begin() as conn:
                 yield conn
+            self.commits += 1
             return
         if self._inline:
             # Inline SQLite never suspends on its own: without this, a task running transaction
             # after transaction would keep every other task waiting (a turn of the loop: 3 µs).
             await asyncio.sleep(0)
-        turn = self._sqlite_turn()
+        state = self._loop_connections()
+        turn = state.turn
         await turn.acquire(urgent=urgent)
         try:
             token = _in_turn.set(True)
@@ -171,35 +191,84 @@ class Database:
                 if not self._inline:
                     async with self.engine.begin() as conn:
                         yield conn
-                    return
-                # The inline driver never suspends to roll back or close (only COMMIT may, to
-                # wait for a lock or a checkpoint; see `_inline_sqlite`), so no cancellation
-                # can keep the connection from its pool: no need for the shielded tasks with
-                # which `engine.begin()` guards its exit, nor for its explicit BEGIN (the
-                # connection begins on its first statement). That saves a third of a
-                # one-statement transaction's CPU.
-                conn = self.engine.connect()
-                await conn.start()
-                try:
-                    try:
+                else:
+                    # The inline driver never suspends to roll back or close (only COMMIT may,
+                    # to wait for a lock or a checkpoint; see `_inline_sqlite`), and the turn
+                    # hands the loop's connection to one transaction at a time.
+                    held = state.sqlite
+                    if held is None:
+                        held = state.sqlite = await self._keep()
+                    async with self._kept_transaction(state, held) as conn:
                         yield conn
-                    except BaseException:
-                        await conn.rollback()
-                        raise
-                    await conn.commit()
-                finally:
-                    await conn.close()
+                self.commits += 1
             finally:
                 _in_turn.reset(token)
         finally:
             turn.release()
 
-    def _sqlite_turn(self) -> Turn:
+    @asynccontextmanager
+    async def _kept_transaction(
+        self, state: _kept.LoopConnections, held: _kept.Held
+    ) -> AsyncIterator[AsyncConnection]:
+        """A transaction on a kept connection, which is kept for the loop's next one (or
+        discarded, see `_kept.end`)."""
+        keep = False
+        try:
+            try:
+                yield held.conn
+            except BaseException:
+                keep = await _kept.end(held, commit=False)
+                raise
+            keep = await _kept.end(held, commit=True)
+        finally:
+            if keep:
+                if held is not state.sqlite:
+                    held.used = time.monotonic()
+                    state.idle.append(held)
+            else:
+                await self._drop(state, held)
+
+    async def _drop(self, state: _kept.LoopConnections, held: _kept.Held) -> None:
+        if state.sqlite is held:
+            state.sqlite = None
+        else:
+            state.count -= 1
+        self._held.discard(held)
+        if held.conn in _kept.KEPT:  # (`end` discards a connection whose commit failed)
+            await _kept.discard(held)
+
+    async def _take_postgresql(self, state: _kept.LoopConnections) -> _kept.Held | None:
+        """A kept connection for a PostgreSQL transaction, or None: use the pool."""
+        idle = state.idle
+        while idle:
+            held = idle.pop()
+            if await _kept.ready(held, self._ping_idle_after):
+                return held
+            # Dead (a restart, most often): so, likely, are those idle longer than it.
+            dead = [held, *idle]
+            idle.clear()
+            for each in dead:
+                await self._drop(state, each)
+        if state.count >= self._keep_most:
+            return None
+        state.count += 1
+        try:
+            return await self._keep()
+        except BaseException:
+            state.count -= 1
+            raise
+
+    async def _keep(self) -> _kept.Held:
+        held = await _kept.keep(self.engine)
+        self._held.add(held)
+        return held
+
+    def _loop_connections(self) -> _kept.LoopConnections:
         loop = asyncio.get_running_loop()
-        turn = self._turns.get(loop)
-        if turn is None:
-            turn = self._turns[loop] = Turn()
-        return turn
+        state = self._loops.get(loop)
+        if state is None:
+            state = self._loops[loop] = _kept.LoopConnections()
+        return state
 
     async def migrate(self) -> None:
         async with self.engine.begin() as conn:
@@ -213,6 +282,14 @@ class Database:
         if self._checkpointer is not None:
             # A checkpoint a COMMIT started and did not wait for (`_inline_sqlite.Checkpointer`).
             await self._checkpointer.settle()
+        # The loops' kept connections (a loop's own code is done with its database by now).
+        for state in list(self._loops.values()):
+            state.sqlite = None
+            state.idle.clear()
+            state.count = 0
+        held, self._held = self._held, set()
+        for each in held:
+            await _kept.release(each)
         await self.engine.dispose()
 
 
