@@ -19,6 +19,7 @@ from wanode.messages import Text, render_payload
 from wanode.notify.client import NotifyClient
 from wanode.store import Database, deliveries
 from wanode.store import messages as outbox
+from wanode.store._outbox import _claim_sql
 from wanode.store.tables import dr_deliveries
 
 pytestmark = pytest.mark.asyncio
@@ -145,6 +146,36 @@ async def test_no_other_worker_claims_a_dr_of_a_message_in_flight(db: Database) 
             conn, at=now, lease_seconds=60, limit=10, skip_urls=["http://a/dr"]
         )
     assert [(r["transid"], r["status"]) for r in second] == [("t2", s) for s in STATUSES]
+
+
+async def test_a_claim_takes_the_drs_due_first_and_reads_no_further(db: Database) -> None:
+    now = time.time()
+    # t0 queued first but to be retried later; t1 queued after, due now.
+    await _queue(db, ["t0"], "http://a/dr", ["submitted"])
+    await _queue(db, ["t1"], "http://a/dr", ["submitted"])
+    async with db.begin() as conn:
+        await conn.execute(
+            dr_deliveries.update()
+            .where(dr_deliveries.c.transid == "t0")
+            .values(next_attempt_at=now + 30)
+        )
+        first = await deliveries.claim(conn, at=now + 1, lease_seconds=60, limit=1)
+        later = await deliveries.claim(conn, at=now + 31, lease_seconds=60, limit=1)
+    assert [r["transid"] for r in first] == ["t1"]
+    assert [r["transid"] for r in later] == ["t0"]
+    if db.is_sqlite:
+        # The claim walks the (state, next_attempt_at) index in its order and stops at its
+        # limit: no sort of every due row first.
+        sql, _ = _claim_sql(dr_deliveries, ("transid",), "url")
+        async with db.begin() as conn:
+            plan = " / ".join(
+                str(row[3])
+                for row in await conn.exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {sql.sqlite}", (1.0, 1.0, 10, "[]")
+                )
+            )
+        assert "ix_dr_deliveries_pending (state=? AND next_attempt_at<?)" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
 
 
 async def test_a_pass_records_each_drs_own_outcome(db: Database) -> None:

@@ -32,7 +32,12 @@ async def claim_in_order(
     """Lease due rows, only the oldest pending one of each `thread` (rows equal on those
     columns), so each thread is delivered in `id` order. SKIP LOCKED on PostgreSQL lets
     several workers claim at once without taking the same row. `where` narrows the rows
-    taken; so does `exclude` (a text column, and values it must not have), in a raw statement."""
+    taken; so does `exclude` (a text column, and values it must not have), in a raw statement.
+
+    Across threads, the rows due first are taken first (`next_attempt_at`, then `id`): the
+    order of the (state, next_attempt_at) index, which the claim then walks only until it has
+    `limit` rows. In `id` order it read every due row and sorted them all, each time: under a
+    campaign, the whole backlog of DRs per claim (a tenth of the batch lifecycle's CPU)."""
     if exclude is not None and not exclude[1]:
         exclude = None
     if not where and _raw.plain(table):
@@ -60,7 +65,7 @@ async def claim_in_order(
             ~sa.exists(blocked),
             *where,
         )
-        .order_by(table.c.id)
+        .order_by(table.c.next_attempt_at, table.c.id)
         .limit(limit),
         conn,
     )
@@ -90,7 +95,7 @@ def _claim_sql(
         f" AND ({name}.lease_until IS NULL OR {name}.lease_until < {{now}})"
         f" AND NOT EXISTS (SELECT earlier.id FROM {name} AS earlier WHERE {same_thread}"
         f" AND earlier.state = '{PENDING}' AND earlier.id < {name}.id)"
-        f"{{exclude}} ORDER BY {name}.id LIMIT {{limit}}"
+        f"{{exclude}} ORDER BY {name}.next_attempt_at, {name}.id LIMIT {{limit}}"
     )
     update = (
         f"UPDATE {name} SET lease_until = {{until}}, attempts = {name}.attempts + 1"
