@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
+from tests.support.receiver import free_port
+from tests.support.wire import read_message
 
 from wanode.cli.http_protocol import BoundedHttpToolsProtocol
 
@@ -56,9 +57,7 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 @contextlib.asynccontextmanager
 async def _server() -> AsyncIterator[int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     config = uvicorn.Config(
         _app, host="127.0.0.1", port=port, http=_Protocol, log_level="warning", lifespan="off"
     )
@@ -73,16 +72,6 @@ async def _server() -> AsyncIterator[int]:
         await task
 
 
-async def _read_response(reader: asyncio.StreamReader) -> bytes:
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    )
-    return head + await reader.readexactly(length)
-
-
 async def test_each_response_goes_out_in_one_write() -> None:
     writes.clear()
     async with _server() as port:
@@ -91,7 +80,7 @@ async def test_each_response_goes_out_in_one_write() -> None:
             answers = []
             for _ in range(3):  # one keep-alive connection
                 writer.write(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
-                answers.append(await _read_response(reader))
+                answers.append(await read_message(reader))
         finally:
             writer.close()
     assert all(a.startswith(b"HTTP/1.1 200") and a.endswith(b'{"ok":true}') for a in answers)

@@ -12,6 +12,7 @@ import aiohttp
 import httpx
 import pytest
 from tests.support.receiver import free_port
+from tests.support.wire import read_message
 
 from wanode.gateway import Credentials, GatewayError
 from wanode.gateway.cloud import CloudGateway
@@ -34,16 +35,7 @@ async def raw_server(handler: Handler) -> AsyncIterator[str]:
 
 
 async def read_request(reader: asyncio.StreamReader) -> None:
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = next(
-        (
-            int(line.split(b":", 1)[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        ),
-        0,
-    )
-    await reader.readexactly(length)
+    await read_message(reader)
 
 
 async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
