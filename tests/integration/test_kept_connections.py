@@ -128,7 +128,7 @@ async def test_transactions_past_the_kept_connections_go_through_the_pool(
     postgres_available: None, tmp_path: object
 ) -> None:
     async with fresh_database("postgresql", tmp_path) as db:
-        db._keep_most = 2  # (pool_size sets it; a small one makes the overflow cheap to reach)
+        db._keeper.most = 2  # (pool_size sets it; a small one makes the overflow cheap to reach)
         await _tables(db)
         release = asyncio.Event()
         kept: list[bool] = []

@@ -31,6 +31,8 @@ import asyncio
 import sqlite3
 import time
 import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, NoReturn
 
 import sqlalchemy as sa
@@ -67,6 +69,101 @@ class LoopConnections:
         self.sqlite: Held | None = None  # the loop's one SQLite connection, once opened
         self.idle: list[Held] = []  # PostgreSQL: the kept connections not in a transaction
         self.count = 0  # PostgreSQL: the kept connections, idle or in a transaction
+
+
+class Keeper:
+    """One database's kept connections, per event loop (tests run several loops over one
+    database): up to `most` PostgreSQL connections per loop, or SQLite's one."""
+
+    def __init__(self, engine: AsyncEngine, *, most: int, ping_idle_after: float) -> None:
+        self.engine = engine
+        self.most = most
+        self.ping_idle_after = ping_idle_after
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopConnections] = (
+            weakref.WeakKeyDictionary()
+        )
+        # Every kept connection, whatever its loop, for `release_all`.
+        self._held: set[Held] = set()
+
+    def loop(self) -> LoopConnections:
+        """The running loop's turn and connections."""
+        loop = asyncio.get_running_loop()
+        state = self._loops.get(loop)
+        if state is None:
+            state = self._loops[loop] = LoopConnections()
+        return state
+
+    async def sqlite(self, state: LoopConnections) -> Held:
+        """The loop's SQLite connection (the caller holds the loop's turn)."""
+        if state.sqlite is None:
+            state.sqlite = await self._keep()
+        return state.sqlite
+
+    async def postgresql(self, state: LoopConnections) -> Held | None:
+        """A kept connection for a PostgreSQL transaction, or None: use the pool."""
+        idle = state.idle
+        while idle:
+            held = idle.pop()
+            if await ready(held, self.ping_idle_after):
+                return held
+            # Dead (a restart, most often): so, likely, are those idle longer than it.
+            dead = [held, *idle]
+            idle.clear()
+            for each in dead:
+                await self._drop(state, each)
+        if state.count >= self.most:
+            return None
+        state.count += 1
+        try:
+            return await self._keep()
+        except BaseException:
+            state.count -= 1
+            raise
+
+    @asynccontextmanager
+    async def transaction(
+        self, state: LoopConnections, held: Held
+    ) -> AsyncIterator[AsyncConnection]:
+        """A transaction on `held`, which is then kept for the loop's next one (or discarded,
+        see `end`)."""
+        keep = False
+        try:
+            try:
+                yield held.conn
+            except BaseException:
+                keep = await end(held, commit=False)
+                raise
+            keep = await end(held, commit=True)
+        finally:
+            if not keep:
+                await self._drop(state, held)
+            elif held is not state.sqlite:
+                held.used = time.monotonic()
+                state.idle.append(held)
+
+    async def release_all(self) -> None:
+        """Give every kept connection back (a loop's own code is done with them by now)."""
+        for state in list(self._loops.values()):
+            state.sqlite = None
+            state.idle.clear()
+            state.count = 0
+        held, self._held = self._held, set()
+        for each in held:
+            await release(each)
+
+    async def _keep(self) -> Held:
+        held = await keep(self.engine)
+        self._held.add(held)
+        return held
+
+    async def _drop(self, state: LoopConnections, held: Held) -> None:
+        if state.sqlite is held:
+            state.sqlite = None
+        else:
+            state.count -= 1
+        self._held.discard(held)
+        if held.conn in KEPT:  # (`end` discards a connection whose commit failed)
+            await discard(held)
 
 
 async def keep(engine: AsyncEngine) -> Held:

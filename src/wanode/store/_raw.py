@@ -12,8 +12,8 @@ begun if it was not yet (so its commit or rollback ends the raw statement's work
 the connection is one `Database.begin` keeps between transactions (`_kept`), which ends the
 driver's transaction itself when SQLAlchemy has none; and on PostgreSQL the adapter's lazily
 begun asyncpg transaction is started before the statement (else the statement would
-autocommit on its own). On SQLite the statement goes through the
-inline driver's cursor, with its retry of a first write that found the database locked.
+autocommit on its own). On SQLite the statement goes through the inline driver's cursor, with
+its retry of a first write that found the database locked.
 
 Values go in and come out as the driver takes and gives them: callers pass JSON columns
 serialised with `dump_json` (what the engine's `json_serializer` writes) and decode what they

@@ -7,7 +7,6 @@ import contextvars
 import json
 import os
 import time
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -89,15 +88,6 @@ class Database:
         self.keyring = keyring or Keyring()
         self._inline = self.is_sqlite and sqlite_driver == "inline"
         self._checkpointer: _inline_sqlite.Checkpointer | None = None
-        # Per event loop (tests run several loops over one Database): the SQLite turn and the
-        # connections kept between transactions (`store/_kept.py`).
-        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _kept.LoopConnections] = (
-            weakref.WeakKeyDictionary()
-        )
-        # Every kept connection, whatever its loop, given back by `dispose`.
-        self._held: set[_kept.Held] = set()
-        self._keep_most = pool_size
-        self._ping_idle_after = ping_idle_after
         # Transactions `begin` has committed (what a test counts: the inline driver's commits
         # bypass SQLAlchemy's "commit" event).
         self.commits = 0
@@ -128,6 +118,8 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         if not self.is_sqlite:
             _check_idle_connections(self.engine, ping_idle_after)
+        # Per event loop: the SQLite turn and the connections kept between transactions.
+        self._keeper = _kept.Keeper(self.engine, most=pool_size, ping_idle_after=ping_idle_after)
 
     def _inline_creator(
         self, connect_args: dict[str, Any]
@@ -161,14 +153,15 @@ class Database:
         on PostgreSQL while fewer than `pool_size` are in transactions on this loop, on SQLite
         with the inline driver.
         """
+        keeper = self._keeper
         if not self.is_sqlite:
-            state = self._loop_connections()
-            held = await self._take_postgresql(state)
+            state = keeper.loop()
+            held = await keeper.postgresql(state)
             if held is None:
                 async with self.engine.begin() as conn:
                     yield conn
             else:
-                async with self._kept_transaction(state, held) as conn:
+                async with keeper.transaction(state, held) as conn:
                     yield conn
             self.commits += 1
             return
@@ -182,7 +175,7 @@ class Database:
             # Inline SQLite never suspends on its own: without this, a task running transaction
             # after transaction would keep every other task waiting (a turn of the loop: 3 µs).
             await asyncio.sleep(0)
-        state = self._loop_connections()
+        state = keeper.loop()
         turn = state.turn
         await turn.acquire(urgent=urgent)
         try:
@@ -195,80 +188,14 @@ class Database:
                     # The inline driver never suspends to roll back or close (only COMMIT may,
                     # to wait for a lock or a checkpoint; see `_inline_sqlite`), and the turn
                     # hands the loop's connection to one transaction at a time.
-                    held = state.sqlite
-                    if held is None:
-                        held = state.sqlite = await self._keep()
-                    async with self._kept_transaction(state, held) as conn:
+                    held = await keeper.sqlite(state)
+                    async with keeper.transaction(state, held) as conn:
                         yield conn
                 self.commits += 1
             finally:
                 _in_turn.reset(token)
         finally:
             turn.release()
-
-    @asynccontextmanager
-    async def _kept_transaction(
-        self, state: _kept.LoopConnections, held: _kept.Held
-    ) -> AsyncIterator[AsyncConnection]:
-        """A transaction on a kept connection, which is kept for the loop's next one (or
-        discarded, see `_kept.end`)."""
-        keep = False
-        try:
-            try:
-                yield held.conn
-            except BaseException:
-                keep = await _kept.end(held, commit=False)
-                raise
-            keep = await _kept.end(held, commit=True)
-        finally:
-            if keep:
-                if held is not state.sqlite:
-                    held.used = time.monotonic()
-                    state.idle.append(held)
-            else:
-                await self._drop(state, held)
-
-    async def _drop(self, state: _kept.LoopConnections, held: _kept.Held) -> None:
-        if state.sqlite is held:
-            state.sqlite = None
-        else:
-            state.count -= 1
-        self._held.discard(held)
-        if held.conn in _kept.KEPT:  # (`end` discards a connection whose commit failed)
-            await _kept.discard(held)
-
-    async def _take_postgresql(self, state: _kept.LoopConnections) -> _kept.Held | None:
-        """A kept connection for a PostgreSQL transaction, or None: use the pool."""
-        idle = state.idle
-        while idle:
-            held = idle.pop()
-            if await _kept.ready(held, self._ping_idle_after):
-                return held
-            # Dead (a restart, most often): so, likely, are those idle longer than it.
-            dead = [held, *idle]
-            idle.clear()
-            for each in dead:
-                await self._drop(state, each)
-        if state.count >= self._keep_most:
-            return None
-        state.count += 1
-        try:
-            return await self._keep()
-        except BaseException:
-            state.count -= 1
-            raise
-
-    async def _keep(self) -> _kept.Held:
-        held = await _kept.keep(self.engine)
-        self._held.add(held)
-        return held
-
-    def _loop_connections(self) -> _kept.LoopConnections:
-        loop = asyncio.get_running_loop()
-        state = self._loops.get(loop)
-        if state is None:
-            state = self._loops[loop] = _kept.LoopConnections()
-        return state
 
     async def migrate(self) -> None:
         async with self.engine.begin() as conn:
@@ -282,14 +209,7 @@ class Database:
         if self._checkpointer is not None:
             # A checkpoint a COMMIT started and did not wait for (`_inline_sqlite.Checkpointer`).
             await self._checkpointer.settle()
-        # The loops' kept connections (a loop's own code is done with its database by now).
-        for state in list(self._loops.values()):
-            state.sqlite = None
-            state.idle.clear()
-            state.count = 0
-        held, self._held = self._held, set()
-        for each in held:
-            await _kept.release(each)
+        await self._keeper.release_all()
         await self.engine.dispose()
 
 
