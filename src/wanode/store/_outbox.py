@@ -47,7 +47,7 @@ async def claim_in_order(
             values = list(exclude[1])
             params.append(values if _raw.kind(conn) == _raw.ASYNCPG else _raw.json_list(values))
         rows = await _raw.fetch(conn, sql, params)
-        return sorted(decode_rows(conn, table, names, rows), key=lambda r: r["id"])
+        return sorted(_raw.decode_rows(conn, table, names, rows), key=lambda r: r["id"])
     if exclude is not None:
         where = [*where, table.c[exclude[0]].not_in(list(exclude[1]))]
     earlier = table.alias("earlier")
@@ -114,25 +114,6 @@ def _claim_sql(
         ),
         names,
     )
-
-
-def decode_rows(
-    conn: AsyncConnection, table: sa.Table, names: Sequence[str], rows: Sequence[Any]
-) -> list[dict[str, Any]]:
-    """Rows of `table` (`names` its columns, in order) read by a raw statement, as SQLAlchemy
-    would have given them: JSON decoded, booleans as booleans."""
-    found = [dict(zip(names, row, strict=True)) for row in rows]
-    kind = _raw.kind(conn)
-    if kind != _raw.ASYNCPG:
-        for column in table.c:
-            if isinstance(column.type, sa.JSON):
-                for row in found:
-                    row[column.name] = _raw.load_json(row[column.name], kind)
-            elif isinstance(column.type, sa.Boolean):
-                for row in found:
-                    if row[column.name] is not None:
-                        row[column.name] = bool(row[column.name])
-    return found
 
 
 async def release(conn: AsyncConnection, table: sa.Table, row_id: int, **values: Any) -> None:

@@ -68,6 +68,25 @@ def load_json(value: Any, kind_: int) -> Any:
     return orjson.loads(value)
 
 
+def decode_rows(
+    conn: AsyncConnection, table: sa.Table, names: Sequence[str], rows: Sequence[Any]
+) -> list[dict[str, Any]]:
+    """Rows of `table` (`names` its columns, in order) read by a raw statement, as SQLAlchemy
+    would have given them: JSON decoded, booleans as booleans."""
+    found = [dict(zip(names, row, strict=True)) for row in rows]
+    kind_ = kind(conn)
+    if kind_ != ASYNCPG:
+        for column in table.c:
+            if isinstance(column.type, sa.JSON):
+                for row in found:
+                    row[column.name] = load_json(row[column.name], kind_)
+            elif isinstance(column.type, sa.Boolean):
+                for row in found:
+                    if row[column.name] is not None:
+                        row[column.name] = bool(row[column.name])
+    return found
+
+
 def json_list(values: Sequence[Any]) -> str:
     """A list of strings or integers as one SQLite parameter, for `IN (SELECT value FROM
     json_each(?))`: one statement text whatever the list's length. (Not for floats: SQLite's

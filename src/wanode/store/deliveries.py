@@ -115,7 +115,7 @@ async def claim(
         params += [transids, ids]
     else:
         params += [_raw.json_list(transids), _raw.json_list(ids)]
-    followers = _outbox.decode_rows(conn, table, names, await _raw.fetch(conn, _FOLLOWERS, params))
+    followers = _raw.decode_rows(conn, table, names, await _raw.fetch(conn, _FOLLOWERS, params))
     return sorted([*heads, *followers], key=lambda r: r["id"])
 
 

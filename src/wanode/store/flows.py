@@ -274,7 +274,6 @@ async def has_waiting_run(conn: AsyncConnection, flow_id: str, contact: str) -> 
 
 
 _RUN_COLUMNS = tuple(column.name for column in flow_runs.c)
-_RUN_JSON = tuple(name in ("state", "result") for name in _RUN_COLUMNS)
 # The runs waiting in a Receive node for a contact's next event (`ix_flow_runs_wait_contact`),
 # locked on PostgreSQL: waiting, not skipping, for a worker that holds one (it may be timing it
 # out).
@@ -296,18 +295,7 @@ async def waiting_for_inbound(
     """Runs waiting in a Receive node for `wa_id`'s next event, locked (waiting, not skipping,
     for a worker that holds one: it may be timing it out)."""
     rows = await _raw.fetch(conn, _WAITING_FOR_INBOUND, [app_id, wa_id])
-    if not rows:
-        return []
-    kind = _raw.kind(conn)
-    if kind == _raw.ASYNCPG:
-        return [dict(zip(_RUN_COLUMNS, row, strict=True)) for row in rows]
-    return [
-        {
-            name: _raw.load_json(value, kind) if is_json else value
-            for name, is_json, value in zip(_RUN_COLUMNS, _RUN_JSON, row, strict=True)
-        }
-        for row in rows
-    ]
+    return _raw.decode_rows(conn, flow_runs, _RUN_COLUMNS, rows) if rows else []
 
 
 async def claim_due(conn: AsyncConnection, *, now: float, limit: int) -> list[dict[str, Any]]:
@@ -480,14 +468,10 @@ async def take_events(conn: AsyncConnection, *, limit: int) -> list[dict[str, An
     rows = await _raw.fetch(conn, _TAKE_EVENTS, [limit])
     if not rows:
         return []
-    kind = _raw.kind(conn)
-    if kind == _raw.ASYNCPG:
-        events = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows]
+    events = _raw.decode_rows(conn, flow_inbox, _EVENT_COLUMNS, rows)
+    if _raw.kind(conn) == _raw.ASYNCPG:
         events.sort(key=lambda event: event["id"])  # RETURNING keeps no order
         return events
-    events = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows]
-    for event in events:
-        event["event"] = _raw.load_json(event["event"], kind)
     await drop_events(conn, [event["id"] for event in events])
     return events
 
