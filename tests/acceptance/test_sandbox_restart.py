@@ -53,11 +53,18 @@ async def test_templates_windows_and_queued_messages_survive_a_restart(tmp_path:
                 f"/v1/messages/{item['transid']}",
                 lambda m: m["status"] in ("read", "failed"),
             )
-            assert message["status"] == "read", message
+            if message["status"] != "read":
+                # Seen once in CI and not reproduced since: say all there is to say.
+                handset = (await client.get(f"/sandbox/handsets/{HANDSET}")).json()
+                raise AssertionError(f"{message}\nhandset after: {handset}\n{_logs(tmp_path)}")
             assert (await client.get("/sandbox/templates")).json() == templates
             handset = (await client.get(f"/sandbox/handsets/{HANDSET}")).json()
             assert handset["name"] == "Ada"
     assert [t["name"] for t in templates] == ["hello_world"]
+
+
+def _logs(folder: Path) -> str:
+    return "\n".join(path.read_text()[-6000:] for path in sorted(folder.glob("serve-*.log")))
 
 
 NUMBER = ["--phone-number-id", "106540352242922", "--waba-id", "102290129340398"]
