@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from tests.conftest import fresh_database
 
 from wanode.store import Database, _kept, _raw
+from wanode.store.db import announce
 
 _INSERT = _raw.Sql("INSERT INTO kept_t (v) VALUES (?)", "INSERT INTO kept_t (v) VALUES ($1)")
 _PARENT = _raw.Sql(
@@ -149,3 +150,25 @@ async def test_transactions_past_the_kept_connections_go_through_the_pool(
         # Both kept connections are idle again, and serve what comes next.
         async with db.begin() as conn:
             assert conn in _kept.KEPT
+
+
+async def test_what_a_transaction_announces_is_heard_once_it_commits(db: Database) -> None:
+    heard: list[tuple[set[str], int]] = []
+    db.listen("topic", lambda values: heard.append((set(values), db.commits)))
+    commits = db.commits
+    with pytest.raises(RuntimeError):
+        async with db.begin() as conn:
+            announce(conn, "topic", ["rolled back"])
+            raise RuntimeError("roll back")
+    assert heard == []
+    async with db.begin() as conn:
+        announce(conn, "topic", ["a", "b"])
+        announce(conn, "topic", ["b", "c"])
+        announce(conn, "another topic", ["nobody listens"])
+        await conn.execute(sa.text("SELECT 1"))
+        assert heard == []  # not before the commit
+    # Heard once, after the commit; a rolled back transaction's values may come with the next
+    # commit on its connection (a hint can bear one too many, never one too few).
+    [(values, at)] = heard
+    assert {"a", "b", "c"} <= values <= {"a", "b", "c", "rolled back"}
+    assert at == commits + 1

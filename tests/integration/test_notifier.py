@@ -14,6 +14,7 @@ from tests.support.harness import fast_settings
 from tests.support.receiver import hanging_server, receiver
 
 from wanode.cli.bootstrap import ensure_defaults
+from wanode.engine.courier import PER_KEY
 from wanode.engine.notifier import DR_ID_HEADER, Notifier
 from wanode.messages import Text, render_payload
 from wanode.notify.client import NotifyClient
@@ -27,25 +28,26 @@ pytestmark = pytest.mark.asyncio
 STATUSES = ["submitted", "delivered", "read"]
 
 
+def _message(transid: str, app_id: str, url: str | None = None) -> dict[str, Any]:
+    to = "4915112345678"
+    return {
+        "transid": transid,
+        "app_id": app_id,
+        "wa_id": to,
+        "destination": to,
+        "destination_type": "waid",
+        "kind": "text",
+        "payload": render_payload(Text("hi"), to),
+        "notify_url": url,
+    }
+
+
 async def _queue(
     db: Database, transids: list[str], url: str, statuses: list[str] = STATUSES
 ) -> None:
     """Messages `transids`, each with a DR per status queued for `url`."""
     app = (await ensure_defaults(db, gateway="cloud")).app
-    to = "4915112345678"
-    rows = [
-        {
-            "transid": t,
-            "app_id": app["id"],
-            "wa_id": to,
-            "destination": to,
-            "destination_type": "waid",
-            "kind": "text",
-            "payload": render_payload(Text("hi"), to),
-            "notify_url": url,
-        }
-        for t in transids
-    ]
+    rows = [_message(t, app["id"], url) for t in transids]
     now = time.time()
     async with db.begin() as conn:
         await outbox.enqueue(conn, rows, at=now)
@@ -212,3 +214,60 @@ async def test_a_pass_records_each_drs_own_outcome(db: Database) -> None:
     assert rows["t0"]["finished_at"] == rows["t1"]["finished_at"] == now
     assert rows["t2"]["finished_at"] is None
     assert rows["t2"]["next_attempt_at"] == now + 30
+
+
+async def test_no_claim_runs_while_only_a_full_urls_drs_are_new(db: Database) -> None:
+    """A claim skips a full URL's DRs but reads past them: under a campaign to one URL, nearly
+    the whole outbox. So while that URL stays full and every DR queued since is for it, the
+    notifier runs no claim; a DR for another URL, announced once its transaction commits,
+    brings one at once, and one nobody announced (another process's) waits at most
+    `poll_interval`."""
+    now = [time.time() + 60]  # the notifier's clock: every DR queued below is due by it
+    settings = fast_settings(db, notify_timeout=10.0, notify_retry_interval=3600, poll_interval=5)
+    client = NotifyClient(timeout=settings.notify_timeout)
+    async with receiver() as rx, hanging_server() as stuck_base:
+        n = Notifier(db, client, settings, clock=lambda: now[0])
+        stuck = f"{stuck_base}/dr"
+        try:
+            await _queue(db, [f"s{i}" for i in range(PER_KEY)], stuck, ["submitted"])
+            assert await n.pump() == PER_KEY  # now full: PER_KEY posts hang on their way
+            await _queue(db, ["s-late-1"], stuck, ["submitted"])
+            commits = db.commits
+            assert await n.pump() == 0  # a claim that finds nothing but the full URL's DR
+            assert db.commits == commits + 1
+            await _queue(db, ["s-late-2"], stuck, ["submitted"])
+            commits = db.commits
+            assert await n.pump() == 0
+            assert db.commits == commits  # no claim at all
+            # Another URL's DR, queued and announced: claimed by the next pass.
+            await _queue(db, ["h0"], f"{rx.url}/dr")
+            assert await n.pump() == 3
+            await rx.wait_for(3)
+            # One queued where no hint is heard (as by another process): it waits for the
+            # poll interval to pass, then is claimed.
+            app_id = (await ensure_defaults(db, gateway="cloud")).app["id"]
+            async with db.begin() as conn:
+                await outbox.enqueue(conn, [_message("h1", app_id)], at=now[0])
+                await conn.execute(
+                    dr_deliveries.insert().values(
+                        transid="h1",
+                        status="submitted",
+                        url=f"{rx.url}/dr",
+                        body={"transid": "h1"},
+                        state="pending",
+                        attempts=0,
+                        next_attempt_at=now[0],
+                        created_at=now[0],
+                    )
+                )
+            commits = db.commits
+            assert await n.pump() == 0
+            assert db.commits == commits
+            now[0] += settings.poll_interval
+            assert await n.pump() == 1
+            await rx.wait_for(4)
+            # The hanging URL's late DRs were never claimed: it is full still.
+            states = {r["transid"]: r["state"] for r in await _rows(db)}
+            assert (states["s-late-1"], states["s-late-2"]) == ("pending", "pending")
+        finally:
+            await client.aclose()

@@ -66,6 +66,9 @@ class Notifier(Courier):
         auth: NotifyAuth | None = None,
     ) -> None:
         super().__init__(db, client, settings, clock=clock, batch=batch, wake=wake)
+        # Which notify URLs this process queues DRs for (`Courier.queued`).
+        self.hinted()
+        db.listen(deliveries.QUEUED, self.queued)
         self._writes: GroupCommit[_Settled] = GroupCommit(db, self._write, name="wanode-dr-writer")
         self._auth = auth
         # app id -> (algorithm, secret) or None, and when it was read; profile id -> profile.

@@ -7,7 +7,7 @@ import contextvars
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +43,16 @@ def _dump_json(value: Any) -> str:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:
         return json.dumps(value)
+
+
+_ANNOUNCED = "wanode.announced"
+
+
+def announce(conn: AsyncConnection, topic: str, values: Iterable[str]) -> None:
+    """Tell `Database.listen(topic)`'s listeners about `values` once `conn`'s transaction has
+    committed (a rolled back one tells nothing; what it noted may be told with the connection's
+    next commit, which a hint can bear)."""
+    conn.info.setdefault(_ANNOUNCED, {}).setdefault(topic, set()).update(values)
 
 
 class Database:
@@ -91,6 +101,7 @@ class Database:
         # Transactions `begin` has committed (what a test counts: the inline driver's commits
         # bypass SQLAlchemy's "commit" event).
         self.commits = 0
+        self._listeners: dict[str, list[Callable[[set[str]], None]]] = {}
         kwargs: dict[str, Any] = {"connect_args": dict(connect_args or {})}
         if schema is not None:
             if self.is_sqlite:
@@ -160,16 +171,19 @@ class Database:
             if held is None:
                 async with self.engine.begin() as conn:
                     yield conn
+                    announced = conn.info.pop(_ANNOUNCED, None)
             else:
                 async with keeper.transaction(state, held) as conn:
                     yield conn
-            self.commits += 1
+                    announced = conn.info.pop(_ANNOUNCED, None)
+            self._committed(announced)
             return
         if _in_turn.get():
             # A transaction opened inside another by the same task: it already has the turn.
             async with self.engine.begin() as conn:
                 yield conn
-            self.commits += 1
+                announced = conn.info.pop(_ANNOUNCED, None)
+            self._committed(announced)
             return
         if self._inline:
             # Inline SQLite never suspends on its own: without this, a task running transaction
@@ -184,6 +198,7 @@ class Database:
                 if not self._inline:
                     async with self.engine.begin() as conn:
                         yield conn
+                        announced = conn.info.pop(_ANNOUNCED, None)
                 else:
                     # The inline driver never suspends to roll back or close (only COMMIT may,
                     # to wait for a lock or a checkpoint; see `_inline_sqlite`), and the turn
@@ -191,11 +206,24 @@ class Database:
                     held = await keeper.sqlite(state)
                     async with keeper.transaction(state, held) as conn:
                         yield conn
-                self.commits += 1
+                        announced = conn.info.pop(_ANNOUNCED, None)
             finally:
                 _in_turn.reset(token)
         finally:
             turn.release()
+        self._committed(announced)
+
+    def listen(self, topic: str, listener: Callable[[set[str]], None]) -> None:
+        """Call `listener` with what transactions `announce`d on `topic`, once each commits
+        (in this process: a hint, such as which notify URLs have new DRs; never the data)."""
+        self._listeners.setdefault(topic, []).append(listener)
+
+    def _committed(self, announced: dict[str, set[str]] | None) -> None:
+        self.commits += 1
+        if announced:
+            for topic, values in announced.items():
+                for listener in self._listeners.get(topic, ()):
+                    listener(values)
 
     async def migrate(self) -> None:
         async with self.engine.begin() as conn:

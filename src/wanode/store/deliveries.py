@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.store import _outbox, _raw
 from wanode.store._outbox import PENDING, claim_in_order
+from wanode.store.db import announce
 from wanode.store.tables import dr_deliveries, messages
 
 # What `finish_many` takes: one report that is done; what `retry_many` takes: one to retry.
@@ -19,6 +20,8 @@ Retry = _outbox.Retry
 
 DELIVERED = "delivered"
 GIVEN_UP = "given_up"
+# What `Database.listen` hears once DRs are queued: their notify URLs (the notifier's hint).
+QUEUED = "dr_queued"
 
 
 async def enqueue(
@@ -46,6 +49,7 @@ async def enqueue(
             created_at=at,
         )
     )
+    announce(conn, QUEUED, (url,))
 
 
 _DR_COLUMNS = (
@@ -77,6 +81,7 @@ async def enqueue_many(conn: AsyncConnection, reports: list[dict[str, Any]], *, 
             for r in reports
         ]
         await _raw.execute_many(conn, _ENQUEUE, rows)
+        announce(conn, QUEUED, {r["url"] for r in reports})
 
 
 async def claim(
@@ -202,6 +207,8 @@ async def replay(
             next_attempt_at=at,
             lease_until=None,
             finished_at=None,
-        )
+        ).returning(dr_deliveries.c.url)
     )
-    return int(result.rowcount)
+    urls = list(result.scalars())
+    announce(conn, QUEUED, urls)
+    return len(urls)

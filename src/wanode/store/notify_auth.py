@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wanode.policy.notify_auth import SECRET_PARAMS, Profile
 from wanode.store import keyring
 from wanode.store._outbox import PENDING
+from wanode.store.db import announce
+from wanode.store.deliveries import QUEUED
 from wanode.store.tables import dr_deliveries, notify_auth_profiles
 
 # A DR whose auth profile does not exist (never made, or deleted): held, never posted without
@@ -98,8 +100,11 @@ async def unpark(conn: AsyncConnection, *, app_id: str, auth_id: str, at: float)
             dr_deliveries.c.app_id == app_id,
         )
         .values(state=PENDING, next_attempt_at=at, lease_until=None)
+        .returning(dr_deliveries.c.url)
     )
-    return int(result.rowcount)
+    urls = list(result.scalars())
+    announce(conn, QUEUED, urls)
+    return len(urls)
 
 
 async def parked(conn: AsyncConnection, *, app_id: str | None, limit: int) -> list[dict[str, Any]]:
