@@ -72,6 +72,7 @@ async def running(
     handset: HandsetConfig = SLOW,
     review_delay: float = 0.0,
     enforce_window: bool = True,
+    state_flush: float = SandboxConfig.state_flush,
 ) -> AsyncIterator[Bench]:
     """A sandbox on `state`, started as `wanode serve` starts it, closed as it stops."""
     receiver = Receiver(NUMBER.app_secret)
@@ -82,6 +83,7 @@ async def running(
         enforce_window=enforce_window,
         fetch_media=False,
         state_file=str(state),
+        state_flush=state_flush,
     )
     transport = httpx.ASGITransport(app=receiver.app)
     sandbox = Sandbox(config, webhook_transport=transport, clock=clock)
@@ -288,6 +290,23 @@ async def test_changes_reach_the_file_without_a_shutdown(state: Path, clock: Clo
                 break
             await asyncio.sleep(0.05)
         assert ("sent", later) in set(_rows(state))
+
+
+async def test_the_state_is_written_even_when_closing_fails_before_it(
+    state: Path, clock: Clock
+) -> None:
+    """Closing writes the state last: a failure on the way there (here the webhook client's
+    close) must not keep what changed since the last write from the file."""
+
+    async def broken() -> None:
+        raise RuntimeError("the webhook client would not close")
+
+    with pytest.raises(RuntimeError, match="would not close"):
+        async with running(state, clock, state_flush=3600) as bench:
+            wamid = await handset_writes(bench)
+            assert ("sent", wamid) not in set(_rows(state))  # not written yet
+            bench.sandbox._webhooks.aclose = broken  # type: ignore[method-assign]
+    assert ("sent", wamid) in set(_rows(state))
 
 
 def test_a_state_file_of_an_unknown_version_is_refused(state: Path) -> None:

@@ -64,10 +64,13 @@ def create_app(ctx: Context, *, run_engine: bool = True, hot_routes: bool = True
         try:
             yield
         finally:
-            if run_engine:
-                await ctx.engine.stop()
-            if ctx.sandbox is not None:
-                await ctx.sandbox.aclose()
+            try:
+                if run_engine:
+                    await ctx.engine.stop()
+            finally:
+                # The sandbox writes its state as it closes: even when the engine's stop failed.
+                if ctx.sandbox is not None:
+                    await ctx.sandbox.aclose()
 
     # WANODE_PROTECT_DOCS: the documents need a key too (api/docs.py), and so does /metrics.
     keyed = ctx.settings.protect_docs

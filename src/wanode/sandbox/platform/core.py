@@ -219,17 +219,20 @@ class Core:
     async def aclose(self) -> None:
         """Cancel every pending timer and webhook delivery and close the webhook client; with
         a state file, write the last changes to it (pending statuses resume at the next start)."""
-        self.events.close()
-        self._timeline.cancel()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await self._webhooks.aclose()
-        if self.media_links is not None:
-            await self.media_links.aclose()
-        if self.persistence is not None:
-            await self.persistence.aclose()
+        try:
+            self.events.close()
+            self._timeline.cancel()
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._webhooks.aclose()
+            if self.media_links is not None:
+                await self.media_links.aclose()
+        finally:
+            # Whatever went wrong above, the state is written: it is what a restart resumes.
+            if self.persistence is not None:
+                await self.persistence.aclose()
 
     def _open_state(self) -> Persistence:
         """Read the state file back into memory, and the indexes derived from it."""
