@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from tests.integration.test_opt_in import hello_world
-from tests.support.harness import Harness, running
+from tests.support.harness import Harness, running, wait_until
 from tests.support.receiver import receiver
 
 from wanode.store import Database
@@ -74,10 +74,17 @@ async def test_reply_inside_the_window_then_refused_a_day_later(db: Database) ->
         reply = await wn.client.post(
             "/resources/v1/messaging", json=_answer(wn, event["waid"], "Booked!", f"{dr.url}/dr")
         )
-        await wn.wait_status(reply.json()["response"][0]["transid"], "read")
-        # Its three DRs are in before the clock jumps: a jump of a day makes every lease of a
-        # DR still on its way run out, and the DR would be posted again.
-        await dr.wait_for(3)
+        answered = reply.json()["response"][0]["transid"]
+        await wn.wait_status(answered, "read")
+        # Its three DRs are recorded delivered before the clock jumps: a jump of a day makes
+        # every lease of a DR still on its way run out, and the DR would be posted again.
+        # Arrived is not enough: the notifier records a DR only after its POST is answered.
+        await wait_until(
+            lambda: wn.message(answered),
+            lambda m: [d["state"] for d in m["deliveryReports"]] == ["delivered"] * 3,
+            timeout=10,
+            what="the reply's DRs to be delivered",
+        )
 
         clock.offset = 25 * 3600
         late = await wn.client.post(
@@ -85,9 +92,19 @@ async def test_reply_inside_the_window_then_refused_a_day_later(db: Database) ->
         )
         transid = late.json()["response"][0]["transid"]
         await wn.wait_status(transid, "failed")
+        # Four DRs in all: the reply's three, and the refused message's 7710 alone (refused
+        # before it was sent, it has no 7501).
         reports = [r.json()["deliveryInfoNotification"] for r in await dr.wait_for(4)]
-        failed = next(r for r in reports if r["transid"] == transid)["deliveryInfo"]
-        assert (failed["code"], failed["deliveryStatus"]) == ("7710", "Failed")
+        by_message: dict[str, list[tuple[str, str]]] = {}
+        for report in reports:
+            info = report["deliveryInfo"]
+            by_message.setdefault(report["transid"], []).append(
+                (info["code"], info["deliveryStatus"])
+            )
+        assert by_message == {
+            answered: [("7501", "Submitted"), ("7500", "Delivered"), ("7502", "Read")],
+            transid: [("7710", "Failed")],
+        }
         inbox = (await wn.client.get(f"/sandbox/handsets/{HANDSET}/messages")).json()
         assert [m["text"] for m in inbox] == ["Booked!"]
 

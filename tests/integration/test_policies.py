@@ -50,8 +50,14 @@ async def _handset_writes(wn: Harness, text: str = "Hi") -> str:
 
 async def _failed_with(wn: Harness, dr: Receiver, transid: str, code: str) -> dict[str, Any]:
     await wn.wait_status(transid, "failed")
-    received = await dr.wait_for(1)
-    report = _dr(received[-1])
+
+    async def mine() -> list[dict[str, Any]]:
+        notifications = [r.json()["deliveryInfoNotification"] for r in dr.requests]
+        return [n["deliveryInfo"] for n in notifications if n["transid"] == transid]
+
+    # This message's own DR: an earlier message's may be in already, this one still on its
+    # way. Refused before it was sent, it has no 7501: the failure is its only DR.
+    [report] = await wait_until(mine, bool, timeout=10, what=f"the DR of {transid}")
     assert (report["code"], report["deliveryStatus"]) == (code, "Failed"), report
     return report
 
