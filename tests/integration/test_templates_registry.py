@@ -4,6 +4,7 @@ before anything reaches WhatsApp."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import hmac
@@ -212,6 +213,49 @@ async def test_a_sync_never_undoes_what_changed_after_it_began(db: Database) -> 
 
     assert (report.updated, report.deleted) == (0, 0)
     assert (await rows(db))["1001"]["status"] == "PAUSED"
+
+
+async def test_a_sync_holds_the_row_from_its_check_to_its_write(db: Database) -> None:
+    """The check (changed since the sync began?) and the write are one step for a status
+    webhook: on PostgreSQL one committed between them was overwritten by the sync's older
+    listing (a template approved, then PENDING again). So the check locks the row: a status
+    change waits until the sync's transaction ends, then applies."""
+    app = (await ensure_defaults(db, gateway="cloud")).app
+    values = {
+        "name": "welcome",
+        "language": "en_US",
+        "category": "UTILITY",
+        "parameter_format": "POSITIONAL",
+        "status": "PENDING",
+        "rejected_reason": None,
+        "quality": None,
+    }
+    row = {"app_id": app["id"], "waba_id": app["waba_id"], "template_id": "1001"}
+    async with db.begin() as conn:
+        await registry.upsert(conn, **row, values=values, graph=graph("1001", "welcome"), now=900.0)
+
+    checked = asyncio.Event()
+
+    async def approve() -> bool:
+        await checked.wait()
+        async with db.begin() as conn:
+            return await registry.set_status(
+                conn, "1001", status="APPROVED", reason=None, now=1000.0
+            )
+
+    # Started outside the sync's transaction, as the webhook's would be.
+    approving = asyncio.create_task(approve())
+    async with db.begin() as conn:
+        # A sync that began before the row's last change: it checks, and leaves the row be.
+        outcome = await registry.upsert(
+            conn, **row, values=values, graph=graph("1001", "welcome"), now=950.0, since=800.0
+        )
+        assert outcome == "skipped"
+        checked.set()
+        await asyncio.sleep(0.3)
+        assert not approving.done()  # held until the sync's transaction ends
+    assert await approving is True
+    assert (await rows(db))["1001"]["status"] == "APPROVED"
 
 
 async def test_a_name_used_again_replaces_the_deleted_template(db: Database) -> None:

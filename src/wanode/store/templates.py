@@ -28,8 +28,14 @@ def _of_waba(waba_id: str) -> sa.ColumnElement[bool]:
     return templates.c.app_id.in_(sa.select(apps.c.id).where(apps.c.waba_id == waba_id))
 
 
-async def get(conn: AsyncConnection, template_id: str) -> dict[str, Any] | None:
+async def get(
+    conn: AsyncConnection, template_id: str, *, lock: bool = False
+) -> dict[str, Any] | None:
+    """The template's row; with `lock`, locked until the transaction ends (PostgreSQL; SQLite
+    runs one writer at a time anyway)."""
     query = sa.select(templates).where(templates.c.id == template_id)
+    if lock:
+        query = query.with_for_update()
     row = (await conn.execute(query)).mappings().first()
     return dict(row) if row else None
 
@@ -85,7 +91,9 @@ async def upsert(
     keeps the app that manages it. Another row of the WABA with the same name and language is
     a template Meta no longer has (deleted, then created again), so it is removed.
     """
-    current = await get(conn, template_id)
+    # Locked from the check to the write: a status webhook committed between the two would be
+    # overwritten by what a sync listed before it (PostgreSQL runs them side by side).
+    current = await get(conn, template_id, lock=True)
     if current is None:
         await _drop_replaced(conn, waba_id, values["name"], values["language"], template_id)
         row = {
@@ -99,7 +107,7 @@ async def upsert(
         if await _insert(conn, row):
             return "created"
         # Written meanwhile by a concurrent sync, webhook or create: update that row instead.
-        current = await get(conn, template_id)
+        current = await get(conn, template_id, lock=True)
         if current is None:
             return "skipped"
     if since is not None and current["updated_at"] >= since:
