@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from tests.integration.test_opt_in import hello_world
 from tests.support.harness import Harness, running, wait_until
-from tests.support.receiver import receiver
+from tests.support.receiver import drs_by_message, receiver
 
 from wanode.store import Database
 
@@ -94,14 +94,7 @@ async def test_reply_inside_the_window_then_refused_a_day_later(db: Database) ->
         await wn.wait_status(transid, "failed")
         # Four DRs in all: the reply's three, and the refused message's 7710 alone (refused
         # before it was sent, it has no 7501).
-        reports = [r.json()["deliveryInfoNotification"] for r in await dr.wait_for(4)]
-        by_message: dict[str, list[tuple[str, str]]] = {}
-        for report in reports:
-            info = report["deliveryInfo"]
-            by_message.setdefault(report["transid"], []).append(
-                (info["code"], info["deliveryStatus"])
-            )
-        assert by_message == {
+        assert drs_by_message(await dr.wait_for(4)) == {
             answered: [("7501", "Submitted"), ("7500", "Delivered"), ("7502", "Read")],
             transid: [("7710", "Failed")],
         }

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from tests.support.harness import running
-from tests.support.receiver import free_port, receiver, serve_app
+from tests.support.receiver import drs_by_message, free_port, receiver, serve_app
 
 from wanode.sandbox.samples import sample
 from wanode.store import Database
@@ -78,14 +78,7 @@ async def test_the_sandbox_fails_bad_links_with_131053(db: Database) -> None:
         await wn.wait_status(good, "read")
         # Seven DRs in all: each failed message's 7501 (handed to WhatsApp) then its 7861, and
         # the good one's three. Wait for all of them: the last may still be on its way.
-        reports = [r.json()["deliveryInfoNotification"] for r in await dr.wait_for(7)]
-        by_message: dict[str, list[tuple[str, str]]] = {}
-        for report in reports:
-            info = report["deliveryInfo"]
-            by_message.setdefault(report["transid"], []).append(
-                (info["code"], info["deliveryStatus"])
-            )
-        assert by_message == {
+        assert drs_by_message(await dr.wait_for(7)) == {
             pdf: [("7501", "Submitted"), ("7861", "Failed")],
             gone: [("7501", "Submitted"), ("7861", "Failed")],
             good: [("7501", "Submitted"), ("7500", "Delivered"), ("7502", "Read")],

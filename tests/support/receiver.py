@@ -76,6 +76,16 @@ class Receiver:
         return self.requests
 
 
+def drs_by_message(received: list[Received]) -> dict[str, list[tuple[str, str]]]:
+    """The DRs among `received`, as each message's (code, deliveryStatus) in arrival order."""
+    by_message: dict[str, list[tuple[str, str]]] = {}
+    for request in received:
+        report = request.json()["deliveryInfoNotification"]
+        info = report["deliveryInfo"]
+        by_message.setdefault(report["transid"], []).append((info["code"], info["deliveryStatus"]))
+    return by_message
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
