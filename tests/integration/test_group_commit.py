@@ -1,6 +1,7 @@
 """The API's submitter writes concurrent send requests together (group commit): every request
 gets its own rows back, all are stored with their history, and a request whose rows cannot be
-written fails alone."""
+written fails alone. A lingering writer (the engine's, on SQLite) writes a lone item at once
+and spaces its transactions, so that what arrives meanwhile goes together."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import asyncio
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.cli.bootstrap import ensure_defaults
+from wanode.engine.group_commit import SQLITE_LINGER, GroupCommit, linger_for
 from wanode.engine.submit import Destination, Submission, Submitter
 from wanode.messages import Text
 from wanode.store import Database
@@ -74,3 +78,34 @@ async def test_a_request_that_cannot_be_written_fails_alone(db: Database) -> Non
     assert len(written) == 5
     rows = await stored(db, [outcomes[0]["transid"] for outcomes in written])
     assert all(row is not None and row["status"] == "queued" for row in rows)
+
+
+async def test_a_lingering_writer_writes_a_lone_item_at_once_then_spaces_its_transactions(
+    db: Database,
+) -> None:
+    loop = asyncio.get_running_loop()
+    linger = 1.0
+    transactions: list[tuple[float, list[int]]] = []
+
+    async def write(conn: AsyncConnection, items: list[int]) -> None:
+        began = loop.time()
+        await conn.execute(text("SELECT 1"))
+        transactions.append((began, items))
+
+    writer: GroupCommit[int] = GroupCommit(db, write, name="test-writer", linger=linger)
+    # Nothing written before it: at once, not a linger later.
+    await asyncio.wait_for(writer.add(0), timeout=linger * 0.9)
+
+    async def later(item: int) -> None:
+        await asyncio.sleep(0.01 * item)
+        await writer.add(item)
+
+    # Twenty items over 0.2 s, all within the linger that follows the first transaction.
+    await asyncio.gather(*(later(i) for i in range(1, 21)))
+    assert [items for _, items in transactions] == [[0], list(range(1, 21))]
+    assert transactions[1][0] - transactions[0][0] >= linger
+
+
+async def test_the_engine_writers_linger_on_sqlite_alone(db: Database) -> None:
+    # On PostgreSQL a transaction's round trips already gather the next items.
+    assert linger_for(db) == (SQLITE_LINGER if db.is_sqlite else 0.0)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wanode.codes import webex as codes
 from wanode.config import Settings
 from wanode.engine.gateways import Gateways, credentials
-from wanode.engine.group_commit import GroupCommit
+from wanode.engine.group_commit import GroupCommit, linger_for
 from wanode.engine.in_flight import InFlight
 from wanode.engine.pacing_status import tier_of
 from wanode.engine.policies import contact_state, send_verdict
@@ -102,7 +102,7 @@ class Dispatcher:
         # Sends begun, answers accepted, pacing holds and retries: one writer for all, so the
         # starts of the next sends and the answers of the last go in the same transaction.
         self._writes: GroupCommit[_Start | Recording | _Hold | _Retry] = GroupCommit(
-            db, self._write, name="wanode-dispatch-writer"
+            db, self._write, name="wanode-dispatch-writer", linger=linger_for(db)
         )
         self._in_flight = InFlight(
             settings.dispatch_batch * IN_FLIGHT_BATCHES, wake=wake, name="wanode-send"

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.config import Settings
 from wanode.engine.courier import Courier, Delivery
-from wanode.engine.group_commit import GroupCommit
+from wanode.engine.group_commit import GroupCommit, linger_for
 from wanode.notify.auth import NotifyAuth, TokenError
 from wanode.notify.clicks import report_id
 from wanode.notify.client import Attempt, NotifyClient, Outcome
@@ -69,7 +69,9 @@ class Notifier(Courier):
         # Which notify URLs this process queues DRs for (`Courier.queued`).
         self.hinted()
         db.listen(deliveries.QUEUED, self.queued)
-        self._writes: GroupCommit[_Settled] = GroupCommit(db, self._write, name="wanode-dr-writer")
+        self._writes: GroupCommit[_Settled] = GroupCommit(
+            db, self._write, name="wanode-dr-writer", linger=linger_for(db)
+        )
         self._auth = auth
         # app id -> (algorithm, secret) or None, and when it was read; profile id -> profile.
         # Only profiles found are kept: a missing one is read again at each need, so a DR
