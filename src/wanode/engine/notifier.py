@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wanode.config import Settings
 from wanode.engine.courier import Courier, Delivery
 from wanode.engine.group_commit import GroupCommit, linger_for
+from wanode.engine.reread import Reread
 from wanode.notify.auth import NotifyAuth, TokenError
 from wanode.notify.clicks import report_id
 from wanode.notify.client import Attempt, NotifyClient, Outcome
@@ -73,18 +74,22 @@ class Notifier(Courier):
             db, self._write, name="wanode-dr-writer", linger=linger_for(db)
         )
         self._auth = auth
-        # app id -> (algorithm, secret) or None, and when it was read; profile id -> profile.
-        # Only profiles found are kept: a missing one is read again at each need, so a DR
-        # parked for it is never parked again after the profile appeared.
-        self._signing: dict[str, tuple[tuple[str, str] | None, float]] = {}
-        self._profiles: dict[str, tuple[Profile, float]] = {}
+        # app id -> (algorithm, secret) or None; profile id -> profile. Only profiles found
+        # are kept: a missing one is read again at each need, so a DR parked for it is never
+        # parked again after the profile appeared.
+        self._signing: Reread[str, tuple[str, str] | None] = Reread(
+            self._read_signing, ttl=SETTINGS_TTL, clock=clock
+        )
+        self._profiles: Reread[str, Profile | None] = Reread(
+            self._read_profile, ttl=SETTINGS_TTL, clock=clock, keep=lambda p: p is not None
+        )
 
     def forget(self, *, app_id: str | None = None, profile_id: str | None = None) -> None:
         """Read an app's signing settings or a profile again at their next use."""
         if app_id is not None:
-            self._signing.pop(app_id, None)
+            self._signing.forget(app_id)
         if profile_id is not None:
-            self._profiles.pop(profile_id, None)
+            self._profiles.forget(profile_id)
             if self._auth is not None:
                 self._auth.forget(profile_id)
 
@@ -163,32 +168,25 @@ class Notifier(Courier):
     async def _signing_of(self, app_id: str | None) -> tuple[str, str] | None:
         if app_id is None:
             return None
-        cached = self._signing.get(app_id)
-        now = self._clock()
-        if cached is not None and now - cached[1] < SETTINGS_TTL:
-            return cached[0]
+        return await self._signing.get(app_id)
+
+    async def _read_signing(self, app_id: str) -> tuple[str, str] | None:
         async with self._db.begin() as conn:
             app = await app_queries.get_app(conn, app_id)
-        signing = None
         if app is not None and app.get("notify_signing") and app.get("notify_secret"):
-            signing = (app["notify_signing"], app["notify_secret"])
-        self._signing[app_id] = (signing, now)
-        return signing
+            return (app["notify_signing"], app["notify_secret"])
+        return None
+
+    async def _read_profile(self, profile_id: str) -> Profile | None:
+        async with self._db.begin() as conn:
+            return await notify_auth.get(conn, profile_id)
 
     async def _auth_headers(self, dr: dict[str, Any]) -> dict[str, str] | None:
         """The headers of the DR's auth profile; None when the profile does not exist (for
         the DR's app). Raises TokenError when an OAuth2 token cannot be had."""
-        profile_id = dr["auth_id"]
-        cached = self._profiles.get(profile_id)
-        now = self._clock()
-        profile = cached[0] if cached is not None and now - cached[1] < SETTINGS_TTL else None
+        profile = await self._profiles.get(dr["auth_id"])
         if profile is None:
-            async with self._db.begin() as conn:
-                profile = await notify_auth.get(conn, profile_id)
-            if profile is None:
-                self._profiles.pop(profile_id, None)
-                return None
-            self._profiles[profile_id] = (profile, now)
+            return None
         if dr.get("app_id") is not None and profile.app_id != dr["app_id"]:
             return None
         if self._auth is None:
