@@ -13,6 +13,7 @@ from wanode.engine import Engine, Gateways
 from wanode.gateway import Gateway, GatewayError, MemoryGateway, Rejected
 from wanode.messages import Text, render_payload
 from wanode.store import Database
+from wanode.store import apps as app_queries
 from wanode.store import messages as outbox
 
 pytestmark = pytest.mark.asyncio
@@ -107,5 +108,37 @@ async def test_retryable_then_permanent_failures(db: Database) -> None:
         assert message is not None and message["status"] == "failed"
         assert reports[-1]["body"]["deliveryInfoNotification"]["deliveryInfo"]["code"] == "7705"
         assert len(memory.sent) == sent_before
+    finally:
+        await engine.notify_client.aclose()
+
+
+async def test_a_batch_of_sends_reads_its_app_once_and_again_once_forgotten(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    memory = MemoryGateway()
+    settings = fast_settings(db)
+    engine = Engine(db, settings, Fixed(memory, settings), clock=lambda: 1000.0)
+    app = (await ensure_defaults(db, gateway="cloud")).app
+    reads: list[str] = []
+    read_app = app_queries.get_app
+
+    async def counted(conn: Any, app_id: str) -> dict[str, Any] | None:
+        reads.append(app_id)
+        return await read_app(conn, app_id)
+
+    # A spy: each read still goes to the database.
+    monkeypatch.setattr(app_queries, "get_app", counted)
+    try:
+        for _ in range(30):
+            await queue(db, app["id"])
+        assert await engine.dispatcher.run_once() == 30
+        assert len(memory.sent) == 30
+        assert reads == [app["id"]]
+        # An API change to the app: the next send reads it again, once.
+        engine.dispatcher.forget_app(app["id"])
+        for _ in range(5):
+            await queue(db, app["id"])
+        assert await engine.dispatcher.run_once() == 5
+        assert reads == [app["id"], app["id"]]
     finally:
         await engine.notify_client.aclose()

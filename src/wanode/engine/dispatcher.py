@@ -11,6 +11,7 @@ flagged possibly duplicated, or failed (at most once).
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from wanode.engine.in_flight import InFlight
 from wanode.engine.pacing_status import tier_of
 from wanode.engine.policies import contact_state, send_verdict
 from wanode.engine.reports import Failure, Recording, record, record_many
+from wanode.engine.reread import Reread
 from wanode.gateway import Accepted, GatewayError, Rejected, SendResult
 from wanode.guard import url_guard
 from wanode.pacing import Bucket, Limiter, Rate, number_key, pair_key
@@ -94,7 +96,12 @@ class Dispatcher:
         self._clock = clock
         # Built on first use: an engine whose apps all skip the preflight never opens a client.
         self._preflight = preflight
-        self._apps: dict[str, dict[str, Any]] = {}
+        # Apps as first read (an API change makes the process forget one: `forget_app`), read
+        # once for all the sends that need one: a campaign's first batch would read each app
+        # once per message.
+        self._apps: Reread[str, dict[str, Any] | None] = Reread(
+            self._read_app, ttl=math.inf, clock=clock, keep=lambda app: app is not None
+        )
         # Sends at once per app (per business number): a number whose calls hang holds only
         # its own messages.
         self._slots: dict[str, asyncio.Semaphore] = {}
@@ -141,7 +148,7 @@ class Dispatcher:
         await self._in_flight.drain()
 
     def forget_app(self, app_id: str) -> None:
-        self._apps.pop(app_id, None)
+        self._apps.forget(app_id)
 
     async def aclose(self) -> None:
         """Close what the dispatcher built; the limiter belongs to whoever passed it in."""
@@ -165,13 +172,11 @@ class Dispatcher:
         return self._preflight
 
     async def _app(self, app_id: str) -> dict[str, Any] | None:
-        app = self._apps.get(app_id)
-        if app is None:
-            async with self._db.begin() as conn:
-                app = await app_queries.get_app(conn, app_id)
-            if app is not None:
-                self._apps[app_id] = app
-        return app
+        return await self._apps.get(app_id)
+
+    async def _read_app(self, app_id: str) -> dict[str, Any] | None:
+        async with self._db.begin() as conn:
+            return await app_queries.get_app(conn, app_id)
 
     async def _dispatch(self, message: dict[str, Any], contact: dict[str, Any] | None) -> None:
         try:
