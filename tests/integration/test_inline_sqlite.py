@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -332,9 +333,9 @@ async def test_commits_checkpoint_the_wal_in_a_worker_thread(
     threads: list[int] = []
     checkpoint = _inline_sqlite.Checkpointer._checkpoint
 
-    def spied(self: _inline_sqlite.Checkpointer, path: str) -> None:
+    def spied(self: _inline_sqlite.Checkpointer, path: str, *args: Any) -> None:
         threads.append(threading.get_ident())
-        checkpoint(self, path)
+        checkpoint(self, path, *args)
 
     monkeypatch.setattr(_inline_sqlite.Checkpointer, "_checkpoint", spied)
     path = tmp_path / "c.db"
@@ -389,10 +390,10 @@ async def test_a_commit_does_not_wait_for_the_checkpoint_it_starts(
     may_finish = threading.Event()
     began = threading.Event()
 
-    def slow(self: _inline_sqlite.Checkpointer, path: str) -> None:
+    def slow(self: _inline_sqlite.Checkpointer, path: str, *args: Any) -> None:
         began.set()
         may_finish.wait(10)
-        checkpoint(self, path)
+        checkpoint(self, path, *args)
 
     checkpointer = _inline_sqlite.Checkpointer(interval=0)
     conn = await _blob_connection(tmp_path / "c.db", checkpointer)
@@ -440,15 +441,70 @@ async def test_a_wal_past_its_bound_is_checkpointed_within_the_commit_and_starts
         await conn.close()
 
 
+@pytest.mark.parametrize("beside", [True, False])
+async def test_commits_beside_a_checkpoint_make_the_next_one_hold_the_turn_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, beside: bool
+) -> None:
+    """A checkpoint copies every frame it found, but frames COMMITted while it ran keep the
+    WAL from starting over: past `wal_pages`, the next checkpoint is due at once (the interval
+    is an hour here) and held inside its COMMIT, and the WAL then starts over. With no COMMIT
+    beside it, the WAL starts over by itself and nothing is held."""
+    checkpoint = _inline_sqlite.Checkpointer._checkpoint
+    began, may_finish = threading.Event(), threading.Event()
+    held: list[bool] = []
+
+    def paused(self: _inline_sqlite.Checkpointer, path: str, hold: bool, commits: int) -> None:
+        held.append(hold)
+        began.set()
+        may_finish.wait(10)
+        checkpoint(self, path, hold, commits)
+
+    monkeypatch.setattr(_inline_sqlite.Checkpointer, "_checkpoint", paused)
+    path = tmp_path / "c.db"
+    checkpointer = _inline_sqlite.Checkpointer(interval=3600, wal_pages=100)
+    conn = await _inline_sqlite.connect(
+        str(path), pragmas=("journal_mode=WAL",), checkpointer=checkpointer
+    )
+    reader = sqlite3.connect(path, isolation_level=None)
+    try:
+        cursor = conn.cursor()
+        await cursor.execute("CREATE TABLE blob (b BLOB)")
+        await cursor.executemany("INSERT INTO blob VALUES (?)", [(b"x" * 3000,)] * 150)
+        await conn.commit()  # starts the first checkpoint, which waits to begin
+        assert await asyncio.to_thread(began.wait, 10)
+        if beside:
+            await _write_pages(conn, 20)  # COMMITted while it runs (it starts none)
+        may_finish.set()
+        await checkpointer.settle()
+        assert held == [False]
+        assert checkpointer.must_wait is beside
+        assert checkpointer.due() is beside  # an hour early, if at all
+        size_before = path.stat().st_size
+        await _write_pages(conn, 10)
+        if beside:  # checkpointed inside that COMMIT, turn held, every frame copied
+            assert held == [False, True]
+            assert path.stat().st_size >= size_before + 10 * 4096  # the ten pages
+            assert not checkpointer.must_wait and not checkpointer.due()
+            await _write_pages(conn, 5)  # starts the WAL over, at its first frame
+        else:  # the WAL started over at that write; no checkpoint ran
+            assert held == [False]
+        frames = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+        assert 0 < frames < 50
+    finally:
+        may_finish.set()
+        reader.close()
+        await conn.close()
+
+
 async def test_a_database_waits_for_its_checkpoint_when_disposed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     checkpoint = _inline_sqlite.Checkpointer._checkpoint
     copied = threading.Event()
 
-    def slow(self: _inline_sqlite.Checkpointer, path: str) -> None:
+    def slow(self: _inline_sqlite.Checkpointer, path: str, *args: Any) -> None:
         time.sleep(0.3)
-        checkpoint(self, path)
+        checkpoint(self, path, *args)
         copied.set()
 
     monkeypatch.setattr(_inline_sqlite.Checkpointer, "_checkpoint", slow)

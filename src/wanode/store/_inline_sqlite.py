@@ -45,8 +45,10 @@ _LONGEST_PAUSE = 0.01
 # SQLITE_BUSY_SNAPSHOT (517) is not here: a stale snapshot never becomes fresh by waiting.
 _RETRIED_BUSY = frozenset({5, 261})
 # Should the worker thread's checkpoints stop (a loop without an executor), COMMIT checkpoints
-# inline again once the WAL holds this many pages (SQLite's default is 1000).
-_FALLBACK_AUTOCHECKPOINT = 10_000
+# inline again once the WAL holds this many pages (SQLite's default is 1000): well past where
+# the `Checkpointer` starts the WAL over, since SQLite's own checkpoint stalls the loop (20-30 ms
+# with its fsyncs, once a second at 500 messages a second when this was 10,000).
+_FALLBACK_AUTOCHECKPOINT = 40_000
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
@@ -61,23 +63,36 @@ class Checkpointer:
     the process, the API's included, for the checkpoint's 20-40 ms (its fsyncs), once a
     second: under a campaign that stall was a large part of the API's slowest answers.
 
-    A checkpoint with writers beside it copies what the WAL held when it began; the WAL then
-    still ends in frames it did not copy, and SQLite starts the WAL over (at its first frame)
-    only after a checkpoint that copied every frame. So the WAL grows while writes go on. Once
-    a checkpoint finds it at `wal_pages` frames or more, the next one is awaited inside its
-    COMMIT, turn held, as all were before: no other writer of this process grows the WAL
-    meanwhile, the checkpoint completes, and the WAL starts over. Under steady writes that is
-    one stall per `wal_pages` frames written rather than one a second. PASSIVE: no other
-    process is kept waiting. One `Checkpointer` serves all the connections to a database.
+    A checkpoint with writers beside it copies what the WAL held when it began, and SQLite
+    starts the WAL over (at its first frame) only after a checkpoint that copied every frame,
+    the ones COMMITs added meanwhile included. So the WAL grows while writes go on: by some
+    10,000 frames a second at 500 single-destination requests a second (13 per submit, a row
+    in eight B-trees and its history in three). Left to grow, it reaches
+    `_FALLBACK_AUTOCHECKPOINT` frames, where SQLite's own checkpoint runs inside a COMMIT on
+    the loop's thread and stalls everything for its fsyncs.
+
+    So once a checkpoint finds the WAL at `wal_pages` frames or more with COMMITs made beside
+    it, the next one is due at once and awaited inside its COMMIT, turn held: no other writer
+    of this process grows the WAL meanwhile, so that one copies only what was written during
+    the one before, completes, and the WAL starts over. That holds the turn for its fsyncs
+    (5-20 ms) once per `wal_pages` frames written (every second or two under a campaign).
+    PASSIVE: no other process is kept waiting. One `Checkpointer` serves all the connections
+    to a database.
     """
 
-    def __init__(self, interval: float = 1.0, wal_pages: int = 4000) -> None:
+    def __init__(self, interval: float = 1.0, wal_pages: int = 16_000) -> None:
         self.interval = interval
         self.wal_pages = wal_pages
         self._due = 0.0
         self._running: asyncio.Future[None] | None = None
-        # Frames in the WAL as the last checkpoint found it, or 0 if it copied them all.
+        # Frames in the WAL as the last checkpoint found it, or 0 if the WAL starts over: that
+        # checkpoint copied every frame and no COMMIT of this process added any meanwhile.
         self._frames = 0
+        # COMMITs of this process (`committed`), to tell whether any ran beside a checkpoint.
+        self._commits = 0
+
+    def committed(self) -> None:
+        self._commits += 1
 
     def due(self) -> bool:
         return self._running is None and time.monotonic() >= self._due
@@ -87,12 +102,15 @@ class Checkpointer:
         """Whether the WAL has grown past its bound: the next checkpoint holds the turn."""
         return self._frames >= self.wal_pages
 
-    def start(self, path: str) -> asyncio.Future[None] | None:
+    def start(self, path: str, *, held: bool = False) -> asyncio.Future[None] | None:
         """Start a checkpoint in the loop's default executor; None if the loop takes no more
-        work (it is closing)."""
+        work (it is closing). `held`: the caller holds the turn, so no COMMIT of this process
+        runs beside it."""
         self._due = time.monotonic() + self.interval
         try:
-            job = asyncio.get_running_loop().run_in_executor(None, self._checkpoint, path)
+            job = asyncio.get_running_loop().run_in_executor(
+                None, self._checkpoint, path, held, self._commits
+            )
         except RuntimeError:  # the loop is closing and its executor takes no more work
             return None
         self._running = job
@@ -101,7 +119,7 @@ class Checkpointer:
 
     async def run(self, path: str) -> None:
         """A checkpoint, awaited. If this wait is cancelled, it runs to its end all the same."""
-        job = self.start(path)
+        job = self.start(path, held=True)
         if job is not None:
             await asyncio.shield(job)
             self._ended(job)
@@ -124,17 +142,23 @@ class Checkpointer:
         if not job.cancelled() and job.exception() is not None:
             log.warning("sqlite_checkpoint_failed", error=str(job.exception()))
 
-    def _checkpoint(self, path: str) -> None:
+    def _checkpoint(self, path: str, held: bool, commits: int) -> None:
+        """One PASSIVE checkpoint; `commits`: how many COMMITs this process had made when it
+        was started."""
         try:
             conn = sqlite3.connect(path, timeout=0, isolation_level=None)
             try:
                 found = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             finally:
                 conn.close()
-            # (busy, frames in the WAL, frames copied); -1s when the database is not in WAL.
-            # A checkpoint that copied every frame lets the next write start the WAL over.
-            if found is not None and found[1] >= 0:
-                self._frames = 0 if found[2] >= found[1] else found[1]
+            # (busy, frames in the WAL when it began, frames copied); -1s when the database is
+            # not in WAL. Frames that COMMITs added meanwhile are in neither count.
+            if found is None or found[1] < 0:
+                return
+            quiet = held or self._commits == commits
+            self._frames = 0 if quiet and found[2] >= found[1] else found[1]
+            if not held and self.must_wait:
+                self._due = 0.0  # the held one now, while the frames it must copy are few
         except sqlite3.Error as error:
             log.warning("sqlite_checkpoint_failed", path=path, error=str(error))
 
@@ -232,7 +256,10 @@ class InlineConnection:
                 raise
             await self._wait_and_retry(error, raw.commit)
         checkpointer = self._checkpointer
-        if checkpointer is not None and checkpointer.due():
+        if checkpointer is None:
+            return
+        checkpointer.committed()
+        if checkpointer.due():
             if checkpointer.must_wait:
                 await checkpointer.run(self._path)
             else:
