@@ -170,15 +170,18 @@ async def release(conn: AsyncConnection, app_id: str, *, limit: int | None, now:
 
 async def queued(conn: AsyncConnection, app_id: str) -> int:
     """The app's messages not yet handed to WhatsApp (held, waiting for a retry, or due)."""
-    return int(
-        (
+    # Counted in the two partial indexes of queued messages (unclaimed, claimed), which hold
+    # only what is queued, however long the app's history.
+    total = 0
+    for leased in (messages.c.lease_until.is_(None), messages.c.lease_until.is_not(None)):
+        total += (
             await conn.execute(
                 sa.select(sa.func.count()).where(
-                    messages.c.app_id == app_id, messages.c.status == lifecycle.QUEUED
+                    messages.c.status == lifecycle.QUEUED, leased, messages.c.app_id == app_id
                 )
             )
         ).scalar_one()
-    )
+    return int(total)
 
 
 async def _lock(conn: AsyncConnection, app_id: str) -> None:

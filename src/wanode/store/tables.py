@@ -106,7 +106,21 @@ messages = sa.Table(
     sa.Column("sending_at", sa.Double),
     # The notify-URL auth profile its DRs are posted with (`notifyurlAuthId`).
     sa.Column("notify_auth_id", sa.String(64)),
-    sa.Index("ix_messages_dispatch", "status", "next_attempt_at"),
+    # The dispatcher's claims (`store.messages.claim`, migration 0015): the due queued rows that
+    # no claim holds, and the held ones by the end of their lease. Partial: a message leaves
+    # both once it is no longer queued, and its later updates write no entry in either.
+    sa.Index(
+        "ix_messages_due",
+        "next_attempt_at",
+        sqlite_where=sa.text("status = 'queued' AND lease_until IS NULL"),
+        postgresql_where=sa.text("status = 'queued' AND lease_until IS NULL"),
+    ),
+    sa.Index(
+        "ix_messages_leased",
+        "lease_until",
+        sqlite_where=sa.text("status = 'queued' AND lease_until IS NOT NULL"),
+        postgresql_where=sa.text("status = 'queued' AND lease_until IS NOT NULL"),
+    ),
     # The console's message log: keyset pages by time (all apps, or one), and its two common
     # lookups (migration 0012).
     sa.Index("ix_messages_created", "created_at", "transid"),
