@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from tests.support.graph import queue_text
 from tests.support.harness import running
 
-from wanode.store import Database, _outbox, _raw
+from wanode.store import Database, _outbox, _raw, deliveries
 from wanode.store import messages as outbox
 from wanode.store.tables import dr_deliveries, messages
 
@@ -99,11 +99,13 @@ async def test_marking_sends_finds_its_rows_by_transid(db: Database) -> None:
     assert "ix_messages_leased" not in plan and "ix_messages_due" not in plan, plan
 
 
-async def test_the_dr_claim_probes_each_candidates_earlier_drs_by_its_transid(db: Database) -> None:
+async def test_the_dr_claim_finds_earlier_and_later_drs_by_transid(db: Database) -> None:
     """The DR claim passes over a DR whose message has an earlier one pending; that probe is
-    an index lookup by the candidate's transid, whatever the statistics say. (PostgreSQL's
-    planner, with statistics gathered while few DRs were pending, made it a join that read
-    every pending DR for each candidate: 540,000 rows for 300 messages' DRs.)"""
+    an index lookup by the candidate's transid, whatever the statistics say, and so is the
+    lookup of the claimed messages' later DRs. (PostgreSQL's planner, with statistics
+    gathered while few DRs were pending, made the probe a join that read every pending DR for
+    each candidate, 540,000 rows for 300 messages' DRs, and found the later DRs among all the
+    pending ones.)"""
     async with running(db, start_engine=False) as wn:
         first = await queue_text(wn, wn.app_id)
         async with db.begin() as conn:
@@ -141,6 +143,18 @@ async def test_the_dr_claim_probes_each_candidates_earlier_drs_by_its_transid(db
                 plan = "\n".join(str(row[0]) for row in rows)
                 # (The candidates are found by state and time: only the probe has a transid.)
                 assert "Index Cond: ((transid)::text = " in plan, plan
+                assert "Rows Removed by Join Filter" not in plan, plan
+                # The claimed messages' later DRs, likewise found by their transids.
+                transids = "{" + ",".join(f"m5{n:02d}" for n in range(100)) + "}"
+                followers = (
+                    deliveries._FOLLOWERS.postgresql.replace("$1", "1e10::float8")
+                    .replace("$2", "1e10::float8")
+                    .replace("$3", f"'{transids}'")
+                    .replace("$4", "'{0}'")
+                )
+                rows = await conn.exec_driver_sql(f"EXPLAIN ANALYZE {followers}")
+                plan = "\n".join(str(row[0]) for row in rows)
+                assert "ix_dr_deliveries_pending" not in plan, plan  # not among pending DRs
                 assert "Rows Removed by Join Filter" not in plan, plan
 
 

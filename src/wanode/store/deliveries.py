@@ -127,8 +127,10 @@ async def claim(
 _DR_NAMES = tuple(c.name for c in dr_deliveries.c)
 _FOLLOWERS_TEXT = (
     "UPDATE dr_deliveries SET lease_until = {until}, attempts = dr_deliveries.attempts + 1"
-    # `+state`: SQLite then finds the rows by transid, not among every pending DR.
-    " WHERE dr_deliveries.transid IN ({transids}) AND {plus}dr_deliveries.state = 'pending'"
+    # `+state`, `state || ''`: the rows are found by transid, not among every pending DR (which
+    # PostgreSQL's planner chose while its statistics held few pending DRs: 350,000 rows
+    # compared for 400 DRs, 74 ms).
+    " WHERE {transid_in} AND {state} = 'pending'"
     " AND dr_deliveries.id NOT IN ({ids})"
     " AND (dr_deliveries.lease_until IS NULL OR dr_deliveries.lease_until < {now})"
     f" RETURNING {', '.join(_DR_NAMES)}"
@@ -139,16 +141,16 @@ _FOLLOWERS = _raw.Sql(
     _FOLLOWERS_TEXT.format(
         until="?1",
         now="?2",
-        transids="SELECT value FROM json_each(?3)",
+        transid_in="dr_deliveries.transid IN (SELECT value FROM json_each(?3))",
         ids="SELECT value FROM json_each(?4)",
-        plus="+",
+        state="+dr_deliveries.state",
     ),
     _FOLLOWERS_TEXT.format(
         until="$1",
         now="$2",
-        transids="SELECT unnest($3::varchar[])",
+        transid_in="dr_deliveries.transid = ANY($3::varchar[])",
         ids="SELECT unnest($4::bigint[])",
-        plus="",
+        state="dr_deliveries.state || ''",
     ),
 )
 
