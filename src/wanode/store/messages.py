@@ -102,30 +102,20 @@ _CLAIMABLE_TEXT = (
     f" WHERE status = '{lifecycle.QUEUED}' AND {{which}} AND next_attempt_at <= {{now}}"
     " ORDER BY {order} LIMIT {limit}"
 )
-_DUE = _raw.Sql(
-    _CLAIMABLE_TEXT.format(
-        which="lease_until IS NULL", now="?1", order="next_attempt_at", limit="?2"
-    ),
-    _CLAIMABLE_TEXT.format(
-        which="lease_until IS NULL", now="$1", order="next_attempt_at", limit="$2"
+
+
+def _claimable(which: str, order: str) -> _raw.Sql:
+    """The claim's select of `which` queued rows (`{now}` in it: now), in `order`; parameters:
+    now and the limit."""
+    sqlite, postgresql = (
+        _CLAIMABLE_TEXT.format(which=which.format(now=now), now=now, order=order, limit=limit)
+        for now, limit in (("?1", "?2"), ("$1", "$2"))
     )
-    + " FOR UPDATE SKIP LOCKED",
-)
-_LAPSED = _raw.Sql(
-    _CLAIMABLE_TEXT.format(
-        which="lease_until IS NOT NULL AND lease_until < ?1",
-        now="?1",
-        order="lease_until",
-        limit="?2",
-    ),
-    _CLAIMABLE_TEXT.format(
-        which="lease_until IS NOT NULL AND lease_until < $1",
-        now="$1",
-        order="lease_until",
-        limit="$2",
-    )
-    + " FOR UPDATE SKIP LOCKED",
-)
+    return _raw.Sql(sqlite, postgresql + " FOR UPDATE SKIP LOCKED")
+
+
+_DUE = _claimable("lease_until IS NULL", "next_attempt_at")
+_LAPSED = _claimable("lease_until IS NOT NULL AND lease_until < {now}", "lease_until")
 _LEASE_TEXT = (
     "UPDATE messages SET lease_until = {until}, attempts = messages.attempts + 1,"
     f" sending_at = NULL WHERE transid IN ({{transids}}) RETURNING {', '.join(_MESSAGE_NAMES)}"
