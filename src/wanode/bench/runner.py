@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from wanode.bench.components import Profile, profiled
 from wanode.bench.config import BenchConfig
 from wanode.bench.loads import (
@@ -124,6 +126,8 @@ async def _one_database(
             _components(lifecycle, profile)
             results[f"submit_{label}"] = submit
             results[f"lifecycle_{label}"] = lifecycle
+            if kind == "postgresql" and label == "single":
+                found["tables_analyzed"] = await _gather_statistics(stack)
             await asyncio.sleep(_SETTLE)
         if kind == "postgresql" and "workers" not in config.skip:
             # Right after the one-process batch lifecycle, so that the two are compared in the
@@ -230,6 +234,19 @@ async def _profiled(config: BenchConfig, stack: Stack, label: str) -> AsyncItera
         return
     async with profiled(stack.wanode_pid, stack.logs / f"profile-{label}.txt") as profile:
         yield profile
+
+
+async def _gather_statistics(stack: Stack) -> int:
+    """ANALYZE the bench's PostgreSQL database, as autovacuum does for a database in service
+    between campaigns (queues empty, a few thousand messages behind them); how many tables
+    now have statistics. The bench's database is new, and without this every later
+    measurement ran on plans made for empty tables, which hid what the planner does with real
+    statistics (the twelfth pass in bench/RESULTS.md: DR claims that went quadratic)."""
+    async with stack.db.begin() as conn:
+        await conn.execute(sa.text("ANALYZE"))
+    async with stack.db.begin() as conn:
+        query = "SELECT count(*) FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+        return int((await conn.execute(sa.text(query))).scalar_one())
 
 
 def _components(result: Result, profile: Profile | None) -> None:
