@@ -66,6 +66,11 @@ api_keys = sa.Table(
     sa.Column("admin", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
+# Queued messages that no claim holds, and those a claim holds: the partial indexes of the
+# dispatcher's claims (store/messages.py).
+_QUEUED_UNCLAIMED = sa.text("status = 'queued' AND lease_until IS NULL")
+_QUEUED_CLAIMED = sa.text("status = 'queued' AND lease_until IS NOT NULL")
+
 # The outbox: a row is written `queued` in the transaction that answers the API.
 messages = sa.Table(
     "messages",
@@ -112,14 +117,14 @@ messages = sa.Table(
     sa.Index(
         "ix_messages_due",
         "next_attempt_at",
-        sqlite_where=sa.text("status = 'queued' AND lease_until IS NULL"),
-        postgresql_where=sa.text("status = 'queued' AND lease_until IS NULL"),
+        sqlite_where=_QUEUED_UNCLAIMED,
+        postgresql_where=_QUEUED_UNCLAIMED,
     ),
     sa.Index(
         "ix_messages_leased",
         "lease_until",
-        sqlite_where=sa.text("status = 'queued' AND lease_until IS NOT NULL"),
-        postgresql_where=sa.text("status = 'queued' AND lease_until IS NOT NULL"),
+        sqlite_where=_QUEUED_CLAIMED,
+        postgresql_where=_QUEUED_CLAIMED,
     ),
     # The console's message log: keyset pages by time (all apps, or one), and its two common
     # lookups (migration 0012).
