@@ -342,3 +342,82 @@ async def test_a_dr_claim_skips_urls_and_takes_a_messages_later_drs_along(db: Da
             )
         ).all()
     assert sorted(states) == [("http://x/1", "delivered", 1002.0)] * 2
+
+
+async def test_many_rows_go_in_one_statement_in_their_order(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`execute_many` of a statement with a PostgreSQL form for many rows runs that form once
+    (`unnest` of one array per column) rather than once per row: the rows are written as row
+    by row, ids in the rows' order (a message's DRs go in that order), JSON and NULLs intact;
+    an UPDATE given a row twice ends as its last mention says; an error is SQLAlchemy's."""
+    _app, rows = await _queued(db, 120)  # each with its `queued` history row, written at once
+    if not db.is_sqlite:
+        import asyncpg
+
+        async def per_row(*_args: Any, **_kwargs: Any) -> None:
+            raise AssertionError("executemany: one statement per row")
+
+        monkeypatch.setattr(asyncpg.Connection, "executemany", per_row)
+    bodies = [{"n": i, "ünï": "✓", "none": None, "f": i / 4} for i in range(360)]
+    reports = [
+        {
+            "transid": rows[i % 120]["transid"],
+            "status": ("submitted", "sent", "delivered")[i // 120],
+            "url": "http://127.0.0.1:9/dr",
+            "body": bodies[i],
+            "auth_id": "auth" if i % 2 else None,
+        }
+        for i in range(360)
+    ]
+    async with db.begin() as conn:
+        await deliveries.enqueue_many(conn, reports, at=1000.0)
+        await outbox.enqueue(conn, [_message(_app["id"], 999)], at=1000.0)
+    async with db.begin() as conn:
+        stored = (
+            await conn.execute(
+                sa.select(
+                    dr_deliveries.c.id,
+                    dr_deliveries.c.transid,
+                    dr_deliveries.c.status,
+                    dr_deliveries.c.body,
+                    dr_deliveries.c.auth_id,
+                    dr_deliveries.c.attempts,
+                    dr_deliveries.c.state,
+                ).order_by(dr_deliveries.c.id)
+            )
+        ).all()
+        assert [(s.transid, s.status, s.body, s.auth_id) for s in stored] == [
+            (r["transid"], r["status"], r["body"], r["auth_id"]) for r in reports
+        ]
+        assert {(s.attempts, s.state) for s in stored} == {(0, "pending")}
+        history = await outbox.history(conn, rows[7]["transid"])
+        assert [
+            (h["status"], h["occurred_at"], h["recorded_at"], h["source"]) for h in history
+        ] == [("queued", 1000.0, 1000.0, "api")]
+    ids = [s.id for s in stored]
+    finished = [
+        deliveries.Finished(ids[0], "given_up", 500, "first"),
+        *(deliveries.Finished(i, "delivered", 200, None) for i in ids[1:]),
+        deliveries.Finished(ids[0], "delivered", 204, None),  # the last word on ids[0]
+    ]
+    async with db.begin() as conn:
+        await deliveries.finish_many(conn, finished, at=1002.0)
+    async with db.begin() as conn:
+        done = (
+            await conn.execute(
+                sa.select(
+                    dr_deliveries.c.state,
+                    dr_deliveries.c.last_status_code,
+                    dr_deliveries.c.last_error,
+                    dr_deliveries.c.finished_at,
+                    dr_deliveries.c.lease_until,
+                ).order_by(dr_deliveries.c.id)
+            )
+        ).all()
+    assert done[0] == ("delivered", 204, None, 1002.0, None)
+    assert set(done[1:]) == {("delivered", 200, None, 1002.0, None)}
+    with pytest.raises(sa.exc.IntegrityError):  # no such message
+        async with db.begin() as conn:
+            await deliveries.enqueue_many(conn, [{**reports[0], "transid": "nope"}], at=1003.0)
+    assert await _count(db, dr_deliveries) == 360

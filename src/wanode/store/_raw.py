@@ -32,6 +32,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as _postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.store._inline_sqlite import InlineConnection
@@ -46,10 +47,19 @@ INLINE, ASYNCPG, OTHER_SQLITE = 0, 1, 2
 
 @dataclass(frozen=True, slots=True)
 class Sql:
-    """One statement's text for each dialect: `?` placeholders on SQLite, `$n` on PostgreSQL."""
+    """One statement's text for each dialect: `?` placeholders on SQLite, `$n` on PostgreSQL.
+
+    `postgresql_many`, when given, is the statement for many rows at once: the same work over
+    `unnest` of one array per parameter (`many_columns` writes its source). `execute_many`
+    then runs it once on PostgreSQL, where it would otherwise run the statement once per row:
+    each run is an executor start and a round of per-row work on the server (23 µs a row
+    for a DR's insert, 13 µs over `unnest`). Only for rows with distinct keys: an UPDATE
+    over `unnest` changes a row once, whichever of two rows for it the join finds.
+    """
 
     sqlite: str
     postgresql: str
+    postgresql_many: str = ""
 
 
 def kind(conn: AsyncConnection) -> int:
@@ -158,11 +168,15 @@ async def _run(conn: AsyncConnection, sql: Sql, params: Any, how: int) -> Any:
         if how == _ROWS:
             return list(await driver.fetch(sql.postgresql, *params))
         if how == _EACH:
-            await driver.executemany(sql.postgresql, params)
+            if sql.postgresql_many:
+                await driver.execute(sql.postgresql_many, *map(list, zip(*params, strict=True)))
+            else:
+                await driver.executemany(sql.postgresql, params)
             return None
         status = await driver.execute(sql.postgresql, *params)
     except Exception as error:
-        raise_translated(conn, adapter, sql.postgresql, params, error)
+        text = sql.postgresql_many if how == _EACH and sql.postgresql_many else sql.postgresql
+        raise_translated(conn, adapter, text, params, error)
     count = str(status).rsplit(" ", 1)[-1]
     return int(count) if count.isdigit() else 0
 
@@ -195,6 +209,65 @@ def padded_chunks(rows: Sequence[Sequence[Any]], most: int = 128) -> Iterator[li
         yield chunk
 
 
+_PG = _postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+@functools.lru_cache(maxsize=256)
+def many_rows(table: sa.Table, names: tuple[str, ...]) -> str:
+    """`unnest($1::type[], ...) WITH ORDINALITY AS v(name, ..., n)`: the rows of a
+    `postgresql_many` statement, one array parameter per column of `table` in `names` (a JSON
+    column's as text: select it as `many_value`), numbered in order as `v.n`."""
+    arrays = ", ".join(f"${n}::{_array_type(table.c[name])}" for n, name in enumerate(names, 1))
+    return f"unnest({arrays}) WITH ORDINALITY AS v({', '.join(names)}, n)"
+
+
+def many_insert(
+    table: sa.Table,
+    columns: Sequence[str],
+    values: Sequence[str],
+    params: tuple[str, ...],
+    tail: str = "",
+) -> str:
+    """INSERT into `columns` of `table` of `values` (SQL text over the rows `v` of `params`,
+    as `many_rows` names them), in the rows' order (ids drawn from a sequence follow it, as
+    they do row by row), then `tail`."""
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(values)}"
+        f" FROM {many_rows(table, params)} ORDER BY v.n{tail}"
+    )
+
+
+def many_value(table: sa.Table, name: str) -> str:
+    """Column `name`'s value in `many_rows`' rows, as the column takes it."""
+    return f"v.{name}::json" if isinstance(table.c[name].type, sa.JSON) else f"v.{name}"
+
+
+def _array_type(column: sa.Column[Any]) -> str:
+    if isinstance(column.type, sa.JSON):
+        return "text[]"  # as dumped (`dump_json`)
+    return f"{column.type.compile(dialect=_PG)}[]"
+
+
+@functools.lru_cache(maxsize=128)
+def update_by_key(table: sa.Table, columns: tuple[str, ...], key: str, also: str = "") -> Sql:
+    """UPDATE `table` SET `columns` (and `also`, SQL text) WHERE `key` matches; parameters:
+    the columns' values, then the key's. `execute_many` runs it once for all rows on
+    PostgreSQL (whose keys must be distinct)."""
+    extra = f", {also}" if also else ""
+    sqlite_set = ", ".join(f"{name} = ?" for name in columns)
+    pg_set = ", ".join(f"{name} = ${n}" for n, name in enumerate(columns, 1))
+    many_set = ", ".join(f"{name} = {many_value(table, name)}" for name in columns)
+    name = table.name
+    return Sql(
+        f"UPDATE {name} SET {sqlite_set}{extra} WHERE {key} = ?",
+        f"UPDATE {name} SET {pg_set}{extra} WHERE {key} = ${len(columns) + 1}",
+        # The key's array is also the index condition: the rows are found by key whichever
+        # way the planner joins them to `unnest`.
+        f"UPDATE {name} SET {many_set}{extra} FROM {many_rows(table, (*columns, key))}"
+        f" WHERE {name}.{key} = v.{key} AND {name}.{key} = ANY(${len(columns) + 1})",
+    )
+
+
 # Column types whose values the drivers take as SQLAlchemy would pass them (JSON once dumped).
 _PLAIN_TYPES = (sa.String, sa.Integer, sa.Float, sa.Boolean)
 
@@ -218,11 +291,13 @@ def _insert_sql(
         return None  # SQLAlchemy would fill in a client-side default
     is_json = [isinstance(table.c[name].type, sa.JSON) for name in columns]
     tail = f" ON CONFLICT ({', '.join(ignore_on)}) DO NOTHING" if ignore_on else ""
-    head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+    into = f"INSERT INTO {table.name} ({', '.join(columns)})"
+    values = [many_value(table, name) for name in columns]
     return (
         Sql(
-            head + "(" + ", ".join("?" * len(columns)) + ")" + tail,
-            head + "(" + ", ".join(f"${n}" for n in range(1, len(columns) + 1)) + ")" + tail,
+            f"{into} VALUES ({', '.join('?' * len(columns))}){tail}",
+            f"{into} VALUES ({', '.join(f'${n}' for n in range(1, len(columns) + 1))}){tail}",
+            many_insert(table, columns, values, columns, tail),
         ),
         tuple(is_json),
     )

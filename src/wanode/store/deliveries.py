@@ -52,12 +52,22 @@ async def enqueue(
     announce(conn, QUEUED, (url,))
 
 
-_DR_COLUMNS = (
-    "transid, status, url, body, app_id, auth_id, state, attempts, next_attempt_at, created_at"
-)
+_DR_INSERTED = (
+    "transid", "status", "url", "body", "app_id", "auth_id", "state", "attempts",
+    "next_attempt_at", "created_at",
+)  # fmt: skip
+_DR_COLUMNS = ", ".join(_DR_INSERTED)
+# Parameters: every inserted column's value but `attempts` (0).
+_DR_PARAMS = tuple(name for name in _DR_INSERTED if name != "attempts")
 _ENQUEUE = _raw.Sql(
     f"INSERT INTO dr_deliveries ({_DR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
     f"INSERT INTO dr_deliveries ({_DR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)",
+    _raw.many_insert(
+        dr_deliveries,
+        _DR_INSERTED,
+        [_raw.many_value(dr_deliveries, n) if n != "attempts" else "0" for n in _DR_INSERTED],
+        _DR_PARAMS,
+    ),
 )
 
 

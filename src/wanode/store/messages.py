@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,11 +51,18 @@ async def enqueue_all(
     )
 
 
+_QUEUED_HISTORY_COLUMNS = ("transid", "status", "occurred_at", "recorded_at", "source")
 _QUEUED_HISTORY = _raw.Sql(
     "INSERT INTO status_events (transid, status, occurred_at, recorded_at, source)"
     f" VALUES (?1, '{lifecycle.QUEUED}', ?2, ?2, 'api')",
     "INSERT INTO status_events (transid, status, occurred_at, recorded_at, source)"
     f" VALUES ($1, '{lifecycle.QUEUED}', $2, $2, 'api')",
+    _raw.many_insert(
+        status_events,
+        _QUEUED_HISTORY_COLUMNS,
+        ("v.transid", f"'{lifecycle.QUEUED}'", "v.occurred_at", "v.occurred_at", "'api'"),
+        ("transid", "occurred_at"),
+    ),
 )
 
 
@@ -502,12 +508,6 @@ async def record_statuses(
     return advanced
 
 
-@functools.lru_cache(maxsize=64)
 def _update_message(columns: tuple[str, ...]) -> _raw.Sql:
     """UPDATE messages SET `columns` WHERE transid: parameters in that order."""
-    sqlite_set = ", ".join(f"{name} = ?" for name in columns)
-    pg_set = ", ".join(f"{name} = ${n}" for n, name in enumerate(columns, 1))
-    return _raw.Sql(
-        f"UPDATE messages SET {sqlite_set} WHERE transid = ?",
-        f"UPDATE messages SET {pg_set} WHERE transid = ${len(columns) + 1}",
-    )
+    return _raw.update_by_key(messages, columns, "transid")
