@@ -99,6 +99,17 @@ def test_a_small_bench_runs_on_both_databases_and_reports_sane_figures(tmp_path:
         assert idle["messages"] == 0
         assert idle["seconds"] >= 1
         assert 0 <= idle["cpu_percent_of_core"]["wanode"] < 100
+    # The PostgreSQL server (on this machine) did work for every lifecycle, and its CPU is in
+    # the report beside wanode's; SQLite has no server.
+    for name in ("lifecycle_single", "lifecycle_batch", "paced", "workers"):
+        assert (
+            report["databases"]["postgresql"]["results"][name]["cpu_ms_per_msg"]["postgresql"] > 0
+        ), name
+        if name != "workers":
+            assert (
+                "postgresql" not in report["databases"]["sqlite"]["results"][name]["cpu_ms_per_msg"]
+            )
+    assert "PG server ms/msg" in out, out
     # Two wanode processes over one PostgreSQL database: PostgreSQL only.
     assert "workers" not in report["databases"]["sqlite"]["results"]
     assert "workers_cpu_ratio" not in report["databases"]["sqlite"]

@@ -29,7 +29,7 @@ _LABELS = {
 }
 
 # Piped or redirected, the table still gets room for its columns (Rich assumes 80 there).
-out = Console() if sys.stdout.isatty() else Console(width=130)
+out = Console() if sys.stdout.isatty() else Console(width=150)
 err = Console(stderr=True)
 
 
@@ -128,6 +128,7 @@ def table(report: dict[str, Any]) -> Table:
     grid.add_column("seconds", justify="right")
     grid.add_column("msg/s", justify="right")
     grid.add_column("CPU ms/msg", justify="right")
+    grid.add_column("PG server ms/msg", justify="right")
     grid.add_column("notes")
     for kind, found in report["databases"].items():
         for key, result in found["results"].items():
@@ -142,12 +143,14 @@ def table(report: dict[str, Any]) -> Table:
                 f"{result['seconds']:.2f}",
                 f"{result['msg_per_s']:.0f}" if result["messages"] else "",
                 f"{cpu[spender]:.2f}" if spender in cpu else "",
+                f"{cpu['postgresql']:.2f}" if spender == "wanode" and "postgresql" in cpu else "",
                 notes,
             )
         ratio = found["ratio_to_pywa"]
         grid.add_row(
             kind,
             "wanode/pywa",
+            "",
             "",
             "",
             "",
