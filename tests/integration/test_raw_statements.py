@@ -373,24 +373,12 @@ async def test_many_rows_go_in_one_statement_in_their_order(
     async with db.begin() as conn:
         await deliveries.enqueue_many(conn, reports, at=1000.0)
         await outbox.enqueue(conn, [_message(_app["id"], 999)], at=1000.0)
+    stored = await _drs(db, "id", "transid", "status", "body", "auth_id", "attempts", "state")
+    assert [(s.transid, s.status, s.body, s.auth_id) for s in stored] == [
+        (r["transid"], r["status"], r["body"], r["auth_id"]) for r in reports
+    ]
+    assert {(s.attempts, s.state) for s in stored} == {(0, "pending")}
     async with db.begin() as conn:
-        stored = (
-            await conn.execute(
-                sa.select(
-                    dr_deliveries.c.id,
-                    dr_deliveries.c.transid,
-                    dr_deliveries.c.status,
-                    dr_deliveries.c.body,
-                    dr_deliveries.c.auth_id,
-                    dr_deliveries.c.attempts,
-                    dr_deliveries.c.state,
-                ).order_by(dr_deliveries.c.id)
-            )
-        ).all()
-        assert [(s.transid, s.status, s.body, s.auth_id) for s in stored] == [
-            (r["transid"], r["status"], r["body"], r["auth_id"]) for r in reports
-        ]
-        assert {(s.attempts, s.state) for s in stored} == {(0, "pending")}
         history = await outbox.history(conn, rows[7]["transid"])
         assert [
             (h["status"], h["occurred_at"], h["recorded_at"], h["source"]) for h in history
@@ -403,21 +391,17 @@ async def test_many_rows_go_in_one_statement_in_their_order(
     ]
     async with db.begin() as conn:
         await deliveries.finish_many(conn, finished, at=1002.0)
-    async with db.begin() as conn:
-        done = (
-            await conn.execute(
-                sa.select(
-                    dr_deliveries.c.state,
-                    dr_deliveries.c.last_status_code,
-                    dr_deliveries.c.last_error,
-                    dr_deliveries.c.finished_at,
-                    dr_deliveries.c.lease_until,
-                ).order_by(dr_deliveries.c.id)
-            )
-        ).all()
+    done = await _drs(db, "state", "last_status_code", "last_error", "finished_at", "lease_until")
     assert done[0] == ("delivered", 204, None, 1002.0, None)
     assert set(done[1:]) == {("delivered", 200, None, 1002.0, None)}
     with pytest.raises(sa.exc.IntegrityError):  # no such message
         async with db.begin() as conn:
             await deliveries.enqueue_many(conn, [{**reports[0], "transid": "nope"}], at=1003.0)
     assert await _count(db, dr_deliveries) == 360
+
+
+async def _drs(db: Database, *columns: str) -> list[Any]:
+    """`columns` of every DR, in id order."""
+    async with db.begin() as conn:
+        query = sa.select(*(dr_deliveries.c[name] for name in columns))
+        return list((await conn.execute(query.order_by(dr_deliveries.c.id))).all())
