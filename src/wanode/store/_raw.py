@@ -50,11 +50,12 @@ class Sql:
     """One statement's text for each dialect: `?` placeholders on SQLite, `$n` on PostgreSQL.
 
     `postgresql_many`, when given, is the statement for many rows at once: the same work over
-    `unnest` of one array per parameter (`many_columns` writes its source). `execute_many`
-    then runs it once on PostgreSQL, where it would otherwise run the statement once per row:
-    each run is an executor start and a round of per-row work on the server (23 µs a row
-    for a DR's insert, 13 µs over `unnest`). Only for rows with distinct keys: an UPDATE
-    over `unnest` changes a row once, whichever of two rows for it the join finds.
+    `unnest` of one array per parameter (`many_rows` writes that source; `many_insert` and
+    `update_by_key` whole statements). `execute_many` then runs it once on PostgreSQL, where
+    it would otherwise run the statement once per row: each run is an executor start and a
+    round of per-row work on the server (20-25 µs a row for a DR's insert, 13 µs over
+    `unnest`). Only for rows with distinct keys: an UPDATE over `unnest` changes a row once,
+    whichever of two rows for it the join finds.
     """
 
     sqlite: str
