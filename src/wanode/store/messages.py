@@ -52,11 +52,10 @@ async def enqueue_all(
 
 
 _QUEUED_HISTORY_COLUMNS = ("transid", "status", "occurred_at", "recorded_at", "source")
+_QUEUED_HISTORY_HEAD = f"INSERT INTO status_events ({', '.join(_QUEUED_HISTORY_COLUMNS)})"
 _QUEUED_HISTORY = _raw.Sql(
-    "INSERT INTO status_events (transid, status, occurred_at, recorded_at, source)"
-    f" VALUES (?1, '{lifecycle.QUEUED}', ?2, ?2, 'api')",
-    "INSERT INTO status_events (transid, status, occurred_at, recorded_at, source)"
-    f" VALUES ($1, '{lifecycle.QUEUED}', $2, $2, 'api')",
+    f"{_QUEUED_HISTORY_HEAD} VALUES (?1, '{lifecycle.QUEUED}', ?2, ?2, 'api')",
+    f"{_QUEUED_HISTORY_HEAD} VALUES ($1, '{lifecycle.QUEUED}', $2, $2, 'api')",
     _raw.many_insert(
         status_events,
         _QUEUED_HISTORY_COLUMNS,
