@@ -5,11 +5,14 @@ message fails for it.
   an injected clock: every held message is written back and claimed again when due.
 - 10,000 messages to 10,000 customers keep under the number's rate in every second, on the
   real clock (at 1,000 msg/s, the top tier, so the test takes seconds).
+- A campaign over the number's rate waits in the number's line: each message is held once at
+  most, and messages queued later go after it.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +24,7 @@ from tests.support.harness import fast_settings
 
 from wanode.cli.bootstrap import ensure_defaults
 from wanode.engine import Engine
-from wanode.engine.dispatcher import LATE_AT_MOST, NUMBER_BURST
+from wanode.engine.dispatcher import HOLD_GRID, LATE_AT_MOST, NUMBER_BURST
 from wanode.gateway import MemoryGateway, SendResult
 from wanode.gateway.base import Credentials
 from wanode.messages import Text, render_payload
@@ -113,26 +116,32 @@ async def _transids(conn: Any) -> list[str]:
     return list(await conn.scalars(sa.select(messages.c.transid)))
 
 
-async def test_10000_customers_keep_under_the_number_rate_every_second(db: Database) -> None:
-    rate = 1_000
-    memory = TimedGateway()
-    settings = fast_settings(db, pacing=True, pacing_number_mps=rate, dispatch_batch=500)
-    engine = Engine(db, settings, Fixed(memory, settings))
-    app = (await ensure_defaults(db, gateway="cloud")).app
+async def campaign(db: Database, app_id: str, customers: range, at: float) -> list[str]:
+    """One text to each of `customers` (numbered), queued at `at`; their transids, in order."""
     rows = [
         {
             "transid": f"t-{i:05d}",
-            "app_id": app["id"],
+            "app_id": app_id,
             "wa_id": f"49151{i:07d}",
             "destination": f"49151{i:07d}",
             "destination_type": "waid",
             "kind": "text",
             "payload": render_payload(Text("hi"), f"49151{i:07d}"),
         }
-        for i in range(10_000)
+        for i in customers
     ]
     async with db.begin() as conn:
-        await outbox.enqueue(conn, rows, time.time())
+        await outbox.enqueue(conn, rows, at)
+    return [row["transid"] for row in rows]
+
+
+async def test_10000_customers_keep_under_the_number_rate_every_second(db: Database) -> None:
+    rate = 1_000
+    memory = TimedGateway()
+    settings = fast_settings(db, pacing=True, pacing_number_mps=rate, dispatch_batch=500)
+    engine = Engine(db, settings, Fixed(memory, settings))
+    app = (await ensure_defaults(db, gateway="cloud")).app
+    await campaign(db, app["id"], range(10_000), time.time())
     try:
         while (await counts(db)).get("queued"):
             await engine.dispatcher.run_once()
@@ -143,3 +152,55 @@ async def test_10000_customers_keep_under_the_number_rate_every_second(db: Datab
     # Each send leaves within LATE_AT_MOST of its slot, and slots keep the rate (with the
     # burst of 2 sharing one instant).
     assert busiest_window(sent, 1.0) <= rate + NUMBER_BURST - 1 + round(rate * LATE_AT_MOST)
+
+
+async def test_a_campaign_over_the_number_rate_waits_in_the_numbers_line(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """240 messages at 80 msg/s, then 40 more, on an injected clock that jumps to the next
+    held message: the first pass sends what the next 0.5 s allows and holds the rest, each at
+    its own place in the number's line, so every message is claimed twice at most (today's
+    claim, then its place's), and the 40 queue behind the 240 instead of taking the slots the
+    held ones come back for."""
+    now = [1_000_000.0]
+    memory = TimedGateway(clock=lambda: now[0])
+    settings = fast_settings(db, pacing=True, pacing_number_mps=80)
+    engine = Engine(db, settings, Fixed(memory, settings), clock=lambda: now[0])
+    app = (await ensure_defaults(db, gateway="cloud")).app
+    claims: Counter[str] = Counter()
+    claim = outbox.claim
+
+    async def counted(conn: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        claimed = await claim(conn, **kwargs)
+        claims.update(message["transid"] for message in claimed)
+        return claimed
+
+    monkeypatch.setattr(outbox, "claim", counted)
+    try:
+        first = await campaign(db, app["id"], range(240), now[0])
+        await engine.dispatcher.run_once()
+        now[0] += 0.01
+        later = await campaign(db, app["id"], range(240, 280), now[0])
+        passes = 0
+        while (due := await next_due(db)) is not None:
+            now[0] = max(now[0], due)
+            await engine.dispatcher.run_once()
+            passes += 1
+            assert passes < 200
+        assert await counts(db) == {"submitted": 280}
+    finally:
+        await engine.notify_client.aclose()
+    # The first pass's burst of 2 and the 40 slots of its next 0.5 s went at once (on a clock
+    # that stands); the rest waited.
+    assert len(memory.sent_at) == 280 and memory.sent_at.count(1_000_000.0) == 42
+    assert set(claims) == {*first, *later}
+    assert max(claims.values()) == 2
+    # The later 40 were sent after all of the first 240.
+    order = [sent.payload["to"] for sent in memory.sent]
+    assert {*order[:240]} == {f"49151{i:07d}" for i in range(240)}
+    # The held messages came back a grid step's worth to a pass: 280 messages at 80 msg/s
+    # take 3.5 s, some 14 steps, not a pass per message.
+    assert passes <= 3.5 / HOLD_GRID + 8
+    async with db.begin() as conn:
+        rows = [await outbox.get(conn, transid) for transid in [*first, *later]]
+    assert {row["attempts"] for row in rows if row} == {1}

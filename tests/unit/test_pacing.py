@@ -6,7 +6,11 @@ import bisect
 import itertools
 
 import pytest
-from tests.support.pacing import check_reservations, check_reserved_slots_keep_the_rate
+from tests.support.pacing import (
+    check_line,
+    check_reservations,
+    check_reserved_slots_keep_the_rate,
+)
 
 from wanode.pacing import LocalLimiter, Rate, blocked_until, take_all
 
@@ -110,3 +114,7 @@ async def test_local_limiter_reserves_slots_ahead() -> None:
 
 async def test_local_reserved_slots_keep_the_rate() -> None:
     await check_reserved_slots_keep_the_rate(LocalLimiter())
+
+
+async def test_local_held_sends_wait_in_the_numbers_line() -> None:
+    await check_line(LocalLimiter())

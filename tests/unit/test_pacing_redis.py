@@ -12,7 +12,11 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 import redis.asyncio as aioredis
-from tests.support.pacing import check_reservations, check_reserved_slots_keep_the_rate
+from tests.support.pacing import (
+    check_line,
+    check_reservations,
+    check_reserved_slots_keep_the_rate,
+)
 
 from wanode.pacing import Rate
 from wanode.pacing.redis_limiter import RedisLimiter
@@ -127,3 +131,9 @@ async def test_redis_reserved_slots_keep_the_rate(
     make_limiter: Callable[[], RedisLimiter],
 ) -> None:
     await check_reserved_slots_keep_the_rate(make_limiter())
+
+
+async def test_redis_held_sends_wait_in_the_numbers_line(
+    make_limiter: Callable[[], RedisLimiter],
+) -> None:
+    await check_line(make_limiter())

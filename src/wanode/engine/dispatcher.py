@@ -32,7 +32,7 @@ from wanode.engine.reports import Failure, Recording, record, record_many
 from wanode.engine.reread import Reread
 from wanode.gateway import Accepted, GatewayError, Rejected, SendResult
 from wanode.guard import url_guard
-from wanode.pacing import Bucket, Limiter, Rate, number_key, pair_key
+from wanode.pacing import Bucket, Limiter, Rate, line_key, number_key, pair_key
 from wanode.pacing.tier import counts_toward_tier
 from wanode.policy import Verdict
 from wanode.preflight import Preflight
@@ -60,6 +60,11 @@ SLEEP_AT_MOST = 0.5
 # bucket is small: 45, then one per 6 s), so a busy loop takes many tries before it holds.
 LATE_AT_MOST = 0.02
 RESERVATIONS = 20
+# Held messages come due on a grid of this step (`Dispatcher._hold`): a pass then claims the
+# step's worth of a number's line (20 messages at 80 msg/s), each of them within
+# SLEEP_AT_MOST of its slot. The loop is woken just after each step.
+HOLD_GRID = 0.25
+HOLD_WAKE_AFTER = 0.005
 # Claimed messages on their way at once, as batches: a pass claims only what fits.
 IN_FLIGHT_BATCHES = 4
 
@@ -89,7 +94,8 @@ class Dispatcher:
         recorded: Callable[[], None] | None = None,
     ) -> None:
         """`wake` is called when a pass left messages behind for lack of room and room has
-        freed up; `recorded`, when a send's outcome was recorded (its DR is queued)."""
+        freed up, and when messages pacing held come due; `recorded`, when a send's outcome
+        was recorded (its DR is queued)."""
         self._db = db
         self._gateways = gateways
         self._settings = settings
@@ -106,6 +112,9 @@ class Dispatcher:
         # its own messages.
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._recorded = recorded
+        self._wake = wake
+        # The grid steps a held message comes due at that have a wake-up on its way.
+        self._wakes: set[float] = set()
         # Sends begun, answers accepted, pacing holds and retries: one writer for all, so the
         # starts of the next sends and the answers of the last go in the same transaction.
         self._writes: GroupCommit[_Start | Recording | _Hold | _Retry] = GroupCommit(
@@ -297,8 +306,9 @@ class Dispatcher:
             slots = self._slots[app["id"]] = asyncio.Semaphore(self._settings.dispatch_concurrency)
         async with slots:
             # Durable before the request can leave: a crash from here on leaves the message
-            # in doubt (`store.messages.claim`). Written before pacing's wait, which sends on
-            # time.
+            # in doubt (`store.messages.claim`). Written before pacing's reservation, whose
+            # wait starts then: a start's write (a group commit, slower on a busy machine)
+            # inside the wait would make sends late for their slots.
             start = _Start(message["transid"], message["lease_until"])
             await self._writes.add(start)
             if not start.held:
@@ -306,7 +316,9 @@ class Dispatcher:
                 # the message: that claim's sender sends it.
                 log.warning("claim_lost", transid=message["transid"])
                 return None
-            if not await self._paced(message, app):
+            placed = message.get("held_reason") == "pacing"
+            slot = await self._slot(message, app, self._buckets(message, app), placed=placed)
+            if slot is None or not await self._on_time(message, app, slot):
                 return None
             try:
                 gateway = self._gateways.for_app(app)
@@ -360,36 +372,75 @@ class Dispatcher:
         )
         return False
 
-    async def _paced(self, message: dict[str, Any], app: dict[str, Any]) -> bool:
-        """Reserve a slot in the number's and the pair's buckets and wait for it, or hold the
-        message (recorded with the next group commit) when the slot is further off than
-        `SLEEP_AT_MOST`.
+    async def _slot(
+        self, message: dict[str, Any], app: dict[str, Any], buckets: list[Bucket], *, placed: bool
+    ) -> float | None:
+        """Reserve the send's slot in `buckets` and return its moment, or hold the message
+        (recorded with the next group commit) and return None when the slot is further off
+        than `SLEEP_AT_MOST`.
 
         A reservation, not a check after the sleep: the next send gets the slot after this
-        one, so the tasks of a batch take the number's slots in turn. A task the event loop
-        wakes more than `LATE_AT_MOST` after its slot does not send late (with the sends of
-        the slots after it, more than the rate could land in one second): it takes a new slot
-        from the number's bucket (the pair's is kept: a few milliseconds do not matter to a
-        one-per-6-seconds rule).
+        one, so the tasks of a batch take the number's slots in turn. A held message takes a
+        place in the number's line (`wanode.pacing.gcra.line_up`) and comes back at it: held
+        messages come due one after another at the number's rate, not all at its next free
+        slot to be claimed and held again, and a new message queues behind them (`placed`:
+        this one comes back from its place).
+        """
+        now = self._clock()
+        if self._limiter is None:
+            return now
+        wait = await self._limiter.line_up(
+            buckets,
+            now,
+            reserve_within=SLEEP_AT_MOST,
+            line=line_key(app["phone_number_id"]),
+            placed=placed,
+        )
+        if wait <= SLEEP_AT_MOST:
+            return now + wait
+        await self._hold(message, now + wait)
+        return None
+
+    async def _on_time(self, message: dict[str, Any], app: dict[str, Any], at: float) -> bool:
+        """Wait for the slot reserved at `at`; False when the message was held instead.
+
+        A task the event loop wakes more than `LATE_AT_MOST` after its slot does not send
+        late (with the sends of the slots after it, more than the rate could land in one
+        second): it takes a new slot from the number's bucket (the pair's is kept: a few
+        milliseconds do not matter to a one-per-6-seconds rule).
         """
         if self._limiter is None:
             return True
-        buckets = self._buckets(message, app)
         for _ in range(RESERVATIONS):
-            now = self._clock()
-            wait = await self._limiter.acquire(buckets, now, reserve_within=SLEEP_AT_MOST)
-            if wait > SLEEP_AT_MOST:
-                break
+            wait = at - self._clock()
             if wait > 0:
                 await asyncio.sleep(wait)
-            if self._clock() - (now + wait) <= LATE_AT_MOST:
+            if self._clock() - at <= LATE_AT_MOST:
                 return True
-            buckets = buckets[:1]
-        else:
-            wait = LATE_AT_MOST
-        await self._writes.add(_Hold(message["transid"], self._clock() + wait))
-        log.debug("message_held", transid=message["transid"], wait=round(wait, 3))
+            slot = await self._slot(message, app, self._buckets(message, app)[:1], placed=True)
+            if slot is None:
+                return False
+            at = slot
+        await self._hold(message, self._clock() + LATE_AT_MOST)
         return False
+
+    async def _hold(self, message: dict[str, Any], until: float) -> None:
+        """Hold the message until `until`, rounded up to the next `HOLD_GRID` step: held
+        messages come back a step's worth to a pass, and the dispatcher's loop is woken for
+        each step (no poll to wait for)."""
+        until = math.ceil(until / HOLD_GRID) * HOLD_GRID
+        await self._writes.add(_Hold(message["transid"], until))
+        log.debug("message_held", transid=message["transid"], until=until)
+        if self._wake is not None and until not in self._wakes:
+            self._wakes.add(until)
+            asyncio.get_running_loop().call_later(
+                max(0.0, until - self._clock()) + HOLD_WAKE_AFTER, self._held_due, until
+            )
+
+    def _held_due(self, until: float) -> None:
+        self._wakes.discard(until)
+        if self._wake is not None:
+            self._wake()
 
     async def _write(
         self, conn: AsyncConnection, items: list[_Start | Recording | _Hold | _Retry]

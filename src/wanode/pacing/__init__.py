@@ -11,12 +11,25 @@ Two buckets guard every send (reference/cloud-api.md §9):
 Keys carry the number in a Redis hash tag, so both buckets of a send live in one slot.
 """
 
-from wanode.pacing.gcra import Bucket, Rate, blocked_until, take, take_all, wait_for
+from wanode.pacing.gcra import (
+    Bucket,
+    Rate,
+    blocked_until,
+    line_up,
+    take,
+    take_all,
+    wait_for,
+)
 from wanode.pacing.limiter import Limiter, LocalLimiter
 
 
 def number_key(phone_number_id: str) -> str:
     return f"{{{phone_number_id}}}:number"
+
+
+def line_key(phone_number_id: str) -> str:
+    """The end of the number's line of held sends (`gcra.line_up`)."""
+    return f"{{{phone_number_id}}}:line"
 
 
 def pair_key(phone_number_id: str, wa_id: str) -> str:
@@ -39,6 +52,8 @@ __all__ = [
     "Rate",
     "blocked_until",
     "build_limiter",
+    "line_key",
+    "line_up",
     "number_key",
     "pair_key",
     "take",

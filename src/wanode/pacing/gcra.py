@@ -69,6 +69,44 @@ def take_all(
     return wait, {key: take(tats.get(key), rate, at) for key, rate in buckets}
 
 
+def line_up(
+    tats: Mapping[str, float],
+    buckets: Sequence[Bucket],
+    now: float,
+    *,
+    reserve_within: float,
+    line: str,
+    placed: bool,
+) -> tuple[float, dict[str, float]]:
+    """`take_all` for sends that wait in line: the first bucket (a business number's) keeps a
+    line of the sends it could not take soon, `line` the key of the moment after its last
+    place.
+
+    A send's moment is the latest of every bucket's next slot and, unless it was `placed`
+    already (it comes back at the place it was given), the line's end: a new send queues
+    behind the held ones instead of taking the slots they come back for. Within
+    `reserve_within`, the send takes its slot in every bucket at that moment, as `take_all`;
+    further off, it takes a place in the line (the first bucket's next slot or the line's
+    end, whichever is later, and the line grows by one interval), unless another bucket (a
+    customer's pair) keeps it back longer still: it then takes no place, and a pair's wait
+    never pushes back the number's other customers. Returns `(wait, new TATs)`, the wait until
+    the slot or the place.
+    """
+    first_key, first_rate = buckets[0]
+    first = now + wait_for(tats.get(first_key), first_rate, now)
+    others = max(
+        (now + wait_for(tats.get(key), rate, now) for key, rate in buckets[1:]), default=now
+    )
+    end = max(tats.get(line, now), now)
+    at = max(first, others) if placed else max(first, others, end)
+    if at - now <= reserve_within:
+        return at - now, {key: take(tats.get(key), rate, at) for key, rate in buckets}
+    place = max(first, end)
+    if others > place:
+        return others - now, {}
+    return place - now, {line: place + first_rate.interval}
+
+
 def blocked_until(tat: float | None, rate: Rate, until: float) -> float:
     """The TAT of a bucket that must let nothing through before `until` (never loosens it)."""
     return max(tat if tat is not None else until, until + rate.tolerance)

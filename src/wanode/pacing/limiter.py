@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from wanode.pacing.gcra import Bucket, Rate, blocked_until, take_all
+from wanode.pacing.gcra import Bucket, Rate, blocked_until, line_up, take_all
 
 
 class Limiter(Protocol):
@@ -17,6 +17,20 @@ class Limiter(Protocol):
         """The seconds until every bucket allows one. When that is at most `reserve_within`,
         one is taken from every bucket at that moment (the caller waits it out, then sends);
         otherwise nothing is taken."""
+        ...
+
+    async def line_up(
+        self,
+        buckets: Sequence[Bucket],
+        now: float,
+        *,
+        reserve_within: float,
+        line: str,
+        placed: bool = False,
+    ) -> float:
+        """`acquire` behind the first bucket's line of held sends (`wanode.pacing.gcra.line_up`):
+        the seconds until the send's slot, taken when at most `reserve_within` away, or else
+        until its place in the line (or a later bucket's next slot)."""
         ...
 
     async def block(self, key: str, rate: Rate, until: float, now: float) -> None:
@@ -41,13 +55,31 @@ class LocalLimiter:
     ) -> float:
         # No await between reading and writing: atomic within the event loop.
         wait, updated = take_all(self._tats, buckets, now, reserve_within)
+        self._update(updated, now)
+        return wait
+
+    async def line_up(
+        self,
+        buckets: Sequence[Bucket],
+        now: float,
+        *,
+        reserve_within: float,
+        line: str,
+        placed: bool = False,
+    ) -> float:
+        wait, updated = line_up(
+            self._tats, buckets, now, reserve_within=reserve_within, line=line, placed=placed
+        )
+        self._update(updated, now)
+        return wait
+
+    def _update(self, updated: dict[str, float], now: float) -> None:
         if not updated:
-            return wait
+            return
         self._tats.update(updated)
         self._takes += 1
         if self._takes % self._PRUNE_EVERY == 0:
             self._tats = {key: tat for key, tat in self._tats.items() if tat > now}
-        return wait
 
     async def block(self, key: str, rate: Rate, until: float, now: float) -> None:
         self._tats[key] = blocked_until(self._tats.get(key), rate, until)

@@ -36,6 +36,45 @@ end
 return reply
 """
 
+# `wanode.pacing.gcra.line_up`. KEYS: the buckets, then the first one's line; ARGV: now,
+# reserve_within, placed (1 or 0), then (interval, tolerance) per bucket. Returns the wait as a
+# string.
+_LINE_UP = """
+local now = tonumber(ARGV[1])
+local function set(key, tat)
+  redis.call('SET', key, string.format('%.17g', tat), 'PX', math.ceil((tat - now) * 1000) + 1000)
+end
+local count = #KEYS - 1
+local tats = {}
+local first = now
+local others = now
+for i = 1, count do
+  local tat = tonumber(redis.call('GET', KEYS[i]))
+  if tat == nil or tat < now then tat = now end
+  tats[i] = tat
+  local ready = tat - tonumber(ARGV[2 * i + 3])
+  if ready < now then ready = now end
+  if i == 1 then first = ready elseif ready > others then others = ready end
+end
+local stored = tonumber(redis.call('GET', KEYS[#KEYS]))
+local last = now
+if stored ~= nil and stored > now then last = stored end
+local at = math.max(first, others)
+if ARGV[3] ~= '1' and last > at then at = last end
+if at - now <= tonumber(ARGV[2]) then
+  for i = 1, count do
+    local tat = tats[i]
+    if tat < at then tat = at end
+    set(KEYS[i], tat + tonumber(ARGV[2 * i + 2]))
+  end
+  return string.format('%.17g', at - now)
+end
+local place = math.max(first, last)
+if others > place then return string.format('%.17g', others - now) end
+set(KEYS[#KEYS], place + tonumber(ARGV[4]))
+return string.format('%.17g', place - now)
+"""
+
 # KEYS[1]: the bucket; ARGV: until, tolerance, now. Never loosens a bucket.
 _BLOCK = """
 local tat = tonumber(ARGV[1]) + tonumber(ARGV[2])
@@ -56,6 +95,7 @@ class RedisLimiter:
         self._prefix = prefix
         self._acquire = client.register_script(_ACQUIRE)
         self._block = client.register_script(_BLOCK)
+        self._line_up = client.register_script(_LINE_UP)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "wanode:pacing:") -> RedisLimiter:
@@ -69,6 +109,21 @@ class RedisLimiter:
             args += [repr(rate.interval), repr(rate.tolerance)]
         keys = [self._prefix + key for key, _rate in buckets]
         return float(await self._acquire(keys=keys, args=args))
+
+    async def line_up(
+        self,
+        buckets: Sequence[Bucket],
+        now: float,
+        *,
+        reserve_within: float,
+        line: str,
+        placed: bool = False,
+    ) -> float:
+        args: list[Any] = [repr(now), repr(reserve_within), "1" if placed else "0"]
+        for _key, rate in buckets:
+            args += [repr(rate.interval), repr(rate.tolerance)]
+        keys = [self._prefix + key for key in (*(key for key, _rate in buckets), line)]
+        return float(await self._line_up(keys=keys, args=args))
 
     async def block(self, key: str, rate: Rate, until: float, now: float) -> None:
         await self._block(

@@ -232,28 +232,24 @@ async def hold_many(
     the tier holds for hours, or one held while the service was down, gets its DR when it
     expires, not when the hold ends.
     """
-    if not holds:
-        return
-    until = sa.bindparam("b_next_attempt_at", type_=sa.Double)
-    expiry_check = messages.c.expires_at + EXPIRY_CHECK_DELAY
-    await conn.execute(
-        messages.update()
-        .where(messages.c.transid == sa.bindparam("b_transid"))
-        .values(
-            next_attempt_at=sa.case(
-                (
-                    sa.and_(messages.c.expires_at.is_not(None), expiry_check < until),
-                    expiry_check,
-                ),
-                else_=until,
-            ),
-            lease_until=None,
-            held_reason=reason,
-            # The claim counted one; a hold is not an attempt.
-            attempts=messages.c.attempts - 1,
-        ),
-        [{"b_transid": transid, "b_next_attempt_at": at} for transid, at in holds],
-    )
+    await _raw.execute_many(conn, _HOLD, [(at, reason, transid) for transid, at in holds])
+
+
+# Parameters: the hold's end, its reason, the transid. The claim counted one attempt; a hold is
+# not one.
+_HOLD_SET = (
+    "next_attempt_at = CASE WHEN messages.expires_at IS NOT NULL"
+    f" AND messages.expires_at + {EXPIRY_CHECK_DELAY!r} < {{until}}"
+    f" THEN messages.expires_at + {EXPIRY_CHECK_DELAY!r} ELSE {{until}} END,"
+    " lease_until = NULL, held_reason = {reason}, attempts = messages.attempts - 1"
+)
+_HOLD = _raw.Sql(
+    f"UPDATE messages SET {_HOLD_SET.format(until='?1', reason='?2')} WHERE transid = ?3",
+    f"UPDATE messages SET {_HOLD_SET.format(until='$1', reason='$2')} WHERE transid = $3",
+    f"UPDATE messages SET {_HOLD_SET.format(until='v.next_attempt_at', reason='v.held_reason')}"
+    f" FROM {_raw.many_rows(messages, ('next_attempt_at', 'held_reason', 'transid'))}"
+    " WHERE messages.transid = v.transid AND messages.transid = ANY($3)",
+)
 
 
 async def record_status(
