@@ -131,9 +131,18 @@ def test_the_extra_measurements_can_be_skipped(tmp_path: Path) -> None:
         *("--messages", "10", "--database", "sqlite", "--numbers", "1"),
         *("--rate", "10", "--latency-seconds", "0.5"),
         *("--skip", "paced,latency1000,workers,idle"),
+        # 10 msg/s: a burst of 10 messages outruns the next 0.5 s, and some wait in the line.
+        *("--pacing-mps", "10"),
         timeout=600,
     )
     assert report["config"]["skip"] == ["idle", "latency1000", "paced", "workers"]
+    assert report["config"]["pacing_mps_per_number"] == 10
+    results = report["databases"]["sqlite"]["results"]
+    for name in ("lifecycle_single", "lifecycle_batch"):
+        assert results[name]["drs"] == {"7501": 10, "7500": 10, "7502": 10}, name
+        assert results[name]["drs_in_order"] is True, name
+        # Ten at 10 msg/s (a burst of 2, then one per 0.1 s): the last slot is 0.8 s on.
+        assert results[name]["seconds"] >= 0.8, name
     assert set(report["databases"]["sqlite"]["results"]) == {
         "sandbox",
         "pywa",

@@ -45,6 +45,14 @@ def bench(
         int, typer.Option(min=1, help="Business numbers the messages are spread over")
     ] = 4,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight")] = 64,
+    pacing_mps: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            max=1000,
+            help="Each business number's pacing rate in msg/s (Meta's default tier is 80)",
+        ),
+    ] = 1000.0,
     rate: Annotated[
         float, typer.Option(min=1, help="Offered msg/s for the latency measurement")
     ] = 500.0,
@@ -97,6 +105,7 @@ def bench(
         databases=DATABASES if database == "both" else (database,),
         numbers=numbers,
         concurrency=concurrency,
+        pacing_mps=pacing_mps,
         latency_rate=rate,
         latency_seconds=latency_seconds,
         postgres_url=postgres_url,
