@@ -1,4 +1,4 @@
-"""kill -9 of `wanode serve` three times during a 3,000-message campaign, against a `wanode
+"""kill -9 of `wanode serve` three times during a 2,000-message campaign, against a `wanode
 sandbox` process that answers every send 200 ms after accepting it (so at any moment dozens of
 accepted sends are waiting for their answer).
 
@@ -36,7 +36,7 @@ from wanode.store import Database
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.asyncio]
 
-MESSAGES = 3_000  # whole requests of 1,000 customers each
+MESSAGES = 2_000  # whole requests of 1,000 customers each
 KILLS = 3
 # Sends the sandbox accepts between one start of wanode and its kill.
 SENDS_BEFORE_KILL = 600
