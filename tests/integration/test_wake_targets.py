@@ -197,11 +197,13 @@ async def test_a_wake_up_during_a_pass_brings_the_next_pass_at_once(db: Database
         engine.start()
         try:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(second.wait(), timeout=5)
+                await asyncio.wait_for(second.wait(), timeout=30)
         finally:
             await engine.stop()
     assert len(passes) >= 2, "the wake-up that came during the pass was lost"
-    assert passes[1] - passes[0] < 1.0
+    # Well within the 60-s poll, which is the rule; not a speed (the first passes of every
+    # loop share the event loop with this one, and on a busy machine took a second once).
+    assert passes[1] - passes[0] < 30.0
 
 
 async def test_moved_statuses_wake_flows_only_while_a_run_waits_on_a_message(
