@@ -217,8 +217,20 @@ class Settings(BaseSettings):
         "wake-up: the wake-ups that come within it are served by one pass. At a modest rate "
         "each pass then carries several messages instead of one, and its fixed cost (a "
         "transaction, a claim, task hand-offs) is shared; each loop adds at most this much "
-        "to a message's way. A pass that filled its batch is followed at once; the first "
+        "to a message's way (the dispatch, status and DR loops: up to pass_spacing_max at a "
+        "modest rate). A pass that filled its batch is followed at once; the first "
         "wake-up after a quiet spell is served at once. 0: every wake-up is served at once.",
+    )
+    pass_spacing_max: float = Field(
+        default=0.2,
+        ge=0,
+        description="Longest spacing in seconds for the dispatch, status and DR loops: while "
+        "their passes find little work (fewer than 25 items at the rate they come), each waits "
+        "up to this long after a pass for more, so that at a modest rate (tens of messages a "
+        "second) a pass carries some ten messages and a message costs about a quarter less "
+        "CPU; each of those loops then adds at most this much to a message's way. Under a "
+        "campaign the spacing is pass_spacing; at a trickle every wake-up is still served at "
+        "once. Not above pass_spacing: a fixed pass_spacing.",
     )
     flow_pass_spacing: float = Field(
         default=0.01,

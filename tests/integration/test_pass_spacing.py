@@ -1,6 +1,7 @@
 """An engine loop's passes at a modest rate: a pass that took all that was due is not followed by
 one that finds nothing, a full pass is followed at once, and wake-ups that come close together
-are served by one pass (`pass_spacing`), with nothing left behind.
+are served by one pass (`pass_spacing`, and at a steady modest rate up to `pass_spacing_max`),
+with nothing left behind.
 
 The loops run for real over the database (SQLite and PostgreSQL) and the sandbox; each test
 counts the dispatcher's passes and what each claimed.
@@ -118,6 +119,30 @@ async def test_wake_ups_close_together_share_a_pass_and_nothing_is_left_behind(
     # Without the spacing: a pass per request (and after each, one finding nothing).
     assert len(claims) < count, claims
     assert max(claims) > 1, claims
+
+
+async def test_a_steady_modest_rate_gathers_several_messages_to_a_pass(db: Database) -> None:
+    """Requests every 20 ms, each waking the dispatch loop: a 10 ms spacing alone would serve
+    nearly each one by a pass of its own, but the loop finds work coming at some 50 a second
+    and waits for a pass's worth (`spacing.next_spacing`), up to `pass_spacing_max`."""
+    count = 24
+    async with running(
+        db, start_engine=False, pass_spacing=0.01, pass_spacing_max=1.0, **NO_POLL
+    ) as wn:
+        engine = wn.ctx.engine
+        claims = _claims(engine)
+        engine.start()
+        try:
+            transids = await _queue(wn, count, gap=0.02)
+            for transid in transids:
+                await wn.wait_status(transid, "read")
+        finally:
+            await engine.stop()
+    assert sum(claims) == count
+    # Gathered: far fewer passes than messages (a slower machine spaces the requests further
+    # and the passes with them, so it gathers no less).
+    assert len(claims) <= count // 3, claims
+    assert max(claims) >= 4, claims
 
 
 async def test_the_flows_loop_keeps_its_own_shorter_spacing(db: Database) -> None:

@@ -6,11 +6,11 @@ every request and never answers.
   one would wait out a hanging request's timeout (`NOTIFY_TIMEOUT`) or a retry: nine in ten of
   the healthy receiver's DRs (from being queued to their arrival) beside the two failing ones
   arrive sooner than that timeout, and their median stays within 2x of its median alone, give
-  or take one pass spacing (`WANODE_PASS_SPACING`: a wake-up may wait that long for its pass,
-  failing receivers or not, so a 16 ms median alone and a 43 ms one beside are the same
-  path). "Alone" is measured under the same load: the other two apps send as many messages,
-  their reports going to a fourth, healthy receiver; so the figures compare receivers failing
-  or not, not two loads on a shared CPU.
+  or take one pass spacing (`WANODE_PASS_SPACING_MAX`: at this rate a wake-up may wait that
+  long for its pass, failing receivers or not, so a 16 ms median alone and a 43 ms one beside
+  are the same path). "Alone" is measured under the same load: the other two apps send as
+  many messages, their reports going to a fourth, healthy receiver; so the figures compare
+  receivers failing or not, not two loads on a shared CPU.
 - No DR is lost: the down URL's reports are all given up after their retries and listed by
   `GET /v1/delivery-reports`; once it is back they are replayed (`POST
   /v1/delivery-reports/replay`) and each arrives once. The hanging URL recovers too; what it
@@ -54,8 +54,8 @@ DRS_PER_MESSAGE = 3  # submitted, delivered, read
 NOTIFY_TIMEOUT = 1.0
 RETRY_INTERVAL = 0.5
 RETRIES = 3
-# The engine loops' default spacing between passes brought by wake-ups (seconds).
-PASS_SPACING = Settings.model_fields["pass_spacing"].default
+# The longest default spacing of the DR loop's passes brought by wake-ups (seconds).
+PASS_SPACING = Settings.model_fields["pass_spacing_max"].default
 
 
 def number() -> str:

@@ -84,7 +84,8 @@ def _messaging_body(app_id: str, waids: Sequence[str], tag: str, first: int) -> 
     return orjson.dumps(body)
 
 
-async def _post_messaging(pool: Pool, stack: Stack, body: bytes, expect: int) -> None:
+async def _post_messaging(pool: Pool, stack: Stack, body: bytes, expect: int) -> list[str]:
+    """POST one Messaging API request; the transids it was given."""
     headers = {"key": stack.key, "content-type": "application/json"}
     status, raw = await pool.request("POST", "/resources/v1/messaging", body, headers)
     answers = orjson.loads(raw).get("response") if status == 200 else None
@@ -93,6 +94,7 @@ async def _post_messaging(pool: Pool, stack: Stack, body: bytes, expect: int) ->
     refused = [a for a in answers if a.get("code") != "1001"]
     if refused:
         raise RuntimeError(f"messaging API refused {len(refused)}: {refused[0]}")
+    return [str(a.get("transid", "")) for a in answers]
 
 
 async def _await_reads(receiver: Receiver, tag: str, messages: int, deadline: float) -> Tally:
@@ -180,13 +182,15 @@ async def wanode_submit(
 
 async def _open_loop(
     stack: Stack, *, rate: float, waids: Sequence[str], concurrency: int, tag: str
-) -> tuple[list[float], float]:
+) -> tuple[list[float], float, dict[str, float]]:
     """Single-destination requests, one to each of `waids`, offered at `rate` a second (an open
     loop: each request is due at its own time, whether or not earlier ones have answered).
-    Returns each request's latency from when it was due, and the wall-clock start."""
+    Returns each request's latency from when it was due, the wall-clock start, and each
+    message's due time on the wall clock (the receiver's) by transid."""
     apps = [n.app_id for n in stack.numbers]
     pool = Pool("127.0.0.1", stack.wanode_port, concurrency)
     latencies: list[float] = []
+    due_at: dict[str, float] = {}
     start = time.perf_counter() + 0.05
     wall_start = time.time() + 0.05
 
@@ -194,14 +198,15 @@ async def _open_loop(
         due = start + i / rate
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
         body = _messaging_body(str(apps[i % len(apps)]), [waids[i]], tag, i)
-        await _post_messaging(pool, stack, body, 1)
+        for transid in await _post_messaging(pool, stack, body, 1):
+            due_at[transid] = wall_start + i / rate
         latencies.append(time.perf_counter() - due)
 
     try:
         await asyncio.gather(*(one(i) for i in range(len(waids))))
     finally:
         await pool.close()
-    return sorted(latencies), wall_start
+    return sorted(latencies), wall_start, due_at
 
 
 def _latency_figures(ordered: list[float]) -> dict[str, float]:
@@ -237,18 +242,26 @@ async def wanode_open_loop(
     count = max(1, int(rate * seconds))
     waids = customers(first_customer, count)
     cpu = stack.cpu()
-    ordered, wall_start = await _open_loop(
+    ordered, wall_start, due = await _open_loop(
         stack, rate=rate, waids=waids, concurrency=concurrency, tag=tag
     )
     figures = {"offered_per_s": rate, **_latency_figures(ordered)}
     if lifecycle:
         tally = await _await_reads(receiver, tag, count, time.monotonic() + phase_timeout)
         spent = stack.cpu()
+        # How long each message took from its request's due time to its 7501 (submitted) DR:
+        # the engine's way end to end (dispatch, send, record, DR), the handsets' delays aside.
+        submitted = sorted(
+            tally.first[(transid, "7501")] - at
+            for transid, at in due.items()
+            if (transid, "7501") in tally.first
+        )
+        dr = {f"submitted_dr_{k}": v for k, v in _latency_figures(submitted).items()}
         return Result(
             f"lifecycle at {rate:g} msg/s offered (single requests)",
             count,
             max(tally.last_at.values()) - wall_start,
-            {**figures, **await _verify(stack, tally, tag, waids)},
+            {**figures, **dr, **await _verify(stack, tally, tag, waids)},
         ).charge(cpu, spent)
     elapsed = time.time() - wall_start
     result = Result(

@@ -116,16 +116,19 @@ LIFECYCLE = ("7501", "7500", "7502")
 @dataclass
 class Tally:
     """What the receiver has seen of one run (one correlationid): DRs by code, when the last of
-    each code arrived, and each message's codes (by transid) in the order they arrived."""
+    each code arrived, when each message's first DR of each code arrived, and each message's
+    codes (by transid) in the order they arrived."""
 
     by_code: dict[str, int] = field(default_factory=dict)
     last_at: dict[str, float] = field(default_factory=dict)
     total: int = 0
     codes: dict[str, list[str]] = field(default_factory=dict)
+    first: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def add(self, code: str, at: float, transid: str = "") -> None:
         self.by_code[code] = self.by_code.get(code, 0) + 1
         self.last_at[code] = at
+        self.first.setdefault((transid, code), at)
         self.total += 1
         seen = self.codes.get(transid)
         if seen is None:

@@ -210,5 +210,10 @@ def _notes(key: str, result: dict[str, Any]) -> str:
         notes = f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
         if key == "paced":
             notes = f"{result['offered_per_s']:g} msg/s offered; API " + notes
+            if "submitted_dr_p50_ms" in result:
+                notes += (
+                    f"; 7501 DR after p50 {result['submitted_dr_p50_ms']} ms, "
+                    f"p99 {result['submitted_dr_p99_ms']} ms"
+                )
         return notes
     return ""

@@ -20,6 +20,7 @@ from wanode.engine.gateways import Gateways
 from wanode.engine.media_fetch import MediaFetcher
 from wanode.engine.notifier import Notifier
 from wanode.engine.processor import StatusProcessor
+from wanode.engine.spacing import next_spacing
 from wanode.engine.templates import TemplateSync
 from wanode.engine.wakeups import Wakeups
 from wanode.guard import url_guard
@@ -36,6 +37,10 @@ log = structlog.get_logger(__name__)
 _MOVES_MESSAGES = frozenset({"status"})
 # Stored status webhooks the status processor applies per pass.
 STATUS_BATCH = 500
+# Loops whose wake-ups come by the thousand in a campaign (its sends, statuses and DRs): their
+# passes are spaced by the rate they find work at (`spacing.next_spacing`). The others keep
+# a fixed spacing: a person may wait on them (flows, forwarded events), or they are rare.
+_SPACED_BY_RATE = frozenset({"dispatch", "status", "notify"})
 
 
 class Engine:
@@ -226,18 +231,25 @@ class Engine:
         else at the next wake-up or poll.
 
         A pass has a fixed cost whatever it carries (a transaction, a claim, tasks), so a
-        wake-up that comes less than `pass_spacing` after the last pass began waits for the
-        rest of it, and every wake-up in that time is served by the one pass: at a modest rate
-        a pass then carries several messages, not one, and a pass that claimed everything due
-        is not followed by one that finds nothing.
+        wake-up that comes less than the loop's spacing after the last pass began waits for
+        the rest of it, and every wake-up in that time is served by the one pass: at a modest
+        rate a pass then carries several messages, not one, and a pass that claimed everything
+        due is not followed by one that finds nothing. The spacing is `pass_spacing`, or for
+        a campaign's loops (`_SPACED_BY_RATE`) the time a pass's worth of work takes to come,
+        up to `pass_spacing_max` (`spacing.next_spacing`).
         """
         wake = self._wake[name]
         # An idle loop polls ever less often (down to `idle_poll_max`): an idle process costs
         # next to no CPU, and new work wakes its loop anyway.
         poll = self.settings.poll_interval
-        spacing = self.settings.flow_pass_spacing if name == "flows" else self.settings.pass_spacing
+        shortest = (
+            self.settings.flow_pass_spacing if name == "flows" else self.settings.pass_spacing
+        )
+        longest = self.settings.pass_spacing_max if name in _SPACED_BY_RATE else shortest
+        spacing = shortest
         clock = asyncio.get_running_loop().time
         idle_wait = poll
+        last_began: float | None = None
         while not self._stopping.is_set():
             # Cleared before the pass, not after: work queued while the pass runs may come too
             # late for its claim, and its wake-up then brings the next pass.
@@ -251,6 +263,9 @@ class Engine:
                 log.exception("engine_loop_error", loop=name)
                 done = 0
                 await asyncio.sleep(1.0)
+            if last_began is not None:
+                spacing = next_spacing(done, began - last_began, shortest=shortest, longest=longest)
+            last_began = began
             if done and name in _MOVES_MESSAGES:
                 # A message's status moved: its DR is queued, and a flow run may be waiting
                 # for it.
