@@ -68,3 +68,10 @@ def test_keys_apps_and_db_commands(tmp_path: Path) -> None:
 
     bad = run(tmp_path, "apps", "add", "--phone-number-id", "x", "--waba-id", "1", **secrets)
     assert bad.returncode == 2 and "invalid app" in bad.stderr
+    # A number registered twice: a clear error naming it, no traceback.
+    again = run(
+        tmp_path, "apps", "add", "--phone-number-id", "1065403522", "--waba-id", "1", **secrets
+    )
+    assert again.returncode == 2, again.stderr
+    assert "phone_number_id 1065403522 is already registered" in again.stderr
+    assert "Traceback" not in again.stderr

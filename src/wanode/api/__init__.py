@@ -12,8 +12,8 @@ __all__ = ["Context", "create_app"]
 
 
 def __getattr__(name: str) -> Any:
-    # Imported on first use, not with the package: `wanode.api.keys` and the CLI commands that
-    # use it must not pay for the whole application (the engine, the sandbox, every route).
+    # Imported on first use, not with the package: `wanode.api.shapes` and the CLI commands
+    # that use it must not pay for the whole application (the engine, the sandbox, every route).
     if name == "create_app":
         from wanode.api.app import create_app
 

@@ -2,50 +2,33 @@
 
 from __future__ import annotations
 
-import secrets
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 
 from wanode.api._request import guard_url
-from wanode.api._time import iso
 from wanode.api.auth import require_admin, require_key
 from wanode.api.context import Caller, Context, context
 from wanode.api.errors import ApiError
+from wanode.api.shapes import AppIn as AppIn  # the console builds apps with `apps.AppIn`
+from wanode.api.shapes import (
+    Category,
+    InDoubt,
+    NotifySecret,
+    Signing,
+    Tier,
+    pacing_json,
+    public_app,
+    valid_notify_url,
+)
 from wanode.codes import SYNC
 from wanode.engine.gateways import provision_in_sandbox
-from wanode.engine.pacing_status import (
-    PacingStatus,
-    pacing_status,
-    release_held,
-    shown_tier,
-    stored_tier,
-)
-from wanode.notify.urls import InvalidNotifyUrl, validate_notify_url
+from wanode.engine.pacing_status import pacing_status, release_held, stored_tier
 from wanode.store import apps as app_queries
 
 router = APIRouter(dependencies=[Depends(require_key)])
-
-
-Category = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
-# New customers reachable with templates in a rolling 24 h: a number (Meta's tiers are 250,
-# 2000, 10000, 100000) or "unlimited"; null (the default) follows WANODE_MESSAGING_TIER.
-Tier = Annotated[int, Field(ge=1, le=2**31 - 1)] | Literal["unlimited"]
-InDoubt = Literal["resend", "fail"]
-# DRs signed with `x-hub-signature` (webex-connect.md §3), keyed with `notify_secret`.
-Signing = Literal["sha256", "sha512"]
-NotifySecret = Annotated[str, Field(min_length=16, max_length=512)]
-
-
-def _valid_notify_url(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return validate_notify_url(value)
-    except InvalidNotifyUrl as exc:
-        raise ValueError(exc.message) from exc
 
 
 class AppSettings(BaseModel):
@@ -67,53 +50,7 @@ class AppSettings(BaseModel):
     notify_signing: Signing | None = None
     notify_secret: NotifySecret | None = None
 
-    _notify = field_validator("notify_url")(_valid_notify_url)
-
-
-class AppIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(default="WhatsApp app", min_length=1, max_length=200)
-    phone_number_id: str = Field(pattern=r"^\d{1,40}$")
-    waba_id: str = Field(pattern=r"^\d{1,40}$")
-    display_phone_number: str = Field(default="", max_length=32)
-    access_token: str = Field(min_length=1)
-    app_secret: str = Field(min_length=1)
-    verify_token: str = Field(default_factory=lambda: secrets.token_urlsafe(16), min_length=1)
-    gateway: Literal["cloud", "sandbox"] = "cloud"
-    graph_base_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
-    api_version: str | None = Field(default=None, pattern=r"^v\d+\.\d+$")
-    notify_url: str | None = None
-    require_e164: bool = False
-    opt_in_categories: list[Category] | None = None
-    messaging_tier: Tier | None = None
-    in_doubt: InDoubt = "resend"
-    notify_signing: Signing | None = None
-    notify_secret: NotifySecret | None = None
-
-    _notify = field_validator("notify_url")(_valid_notify_url)
-
-
-def public(app: dict[str, Any]) -> dict[str, Any]:
-    shown = {name: app[name] for name in app_queries.PUBLIC_APP_COLUMNS}
-    shown["notify_secret_set"] = bool(app.get("notify_secret"))
-    if shown["messaging_tier"] is not None:
-        shown["messaging_tier"] = shown_tier(shown["messaging_tier"] or None)
-    return shown
-
-
-def pacing_json(status: PacingStatus) -> dict[str, Any]:
-    """What `GET /v1/apps/{id}/pacing` answers (and `wanode apps pacing --json` prints)."""
-    return {
-        "appid": status.app_id,
-        "messaging_tier": shown_tier(status.tier),
-        "messaging_tier_source": "default" if status.tier_is_default else "app",
-        "new_customers": status.new_customers,
-        "window_frees_at": iso(status.window_frees_at),
-        "held": status.held,
-        "held_total": sum(status.held.values()),
-        "queued": status.queued,
-    }
+    _notify = field_validator("notify_url")(valid_notify_url)
 
 
 @router.post(
@@ -144,7 +81,7 @@ async def create_app(
         ) from exc
     if ctx.sandbox is not None and app["gateway"] == "sandbox" and not app["graph_base_url"]:
         provision_in_sandbox(ctx.sandbox, app, ctx.settings.webhook_url())
-    return public(app)
+    return public_app(app)
 
 
 @router.get("/v1/apps")
@@ -153,7 +90,7 @@ async def list_apps(
 ) -> dict[str, Any]:
     async with ctx.db.begin() as conn:
         found = await app_queries.list_apps(conn)
-    return {"apps": [public(a) for a in found if caller.may_act_on(a["id"])]}
+    return {"apps": [public_app(a) for a in found if caller.may_act_on(a["id"])]}
 
 
 @router.get("/v1/apps/{app_id}")
@@ -166,7 +103,7 @@ async def get_app(
         app = await app_queries.get_app(conn, app_id)
     if app is None:
         raise ApiError(SYNC.INVALID_APP_ID, field="app_id", http_status=404)
-    return public(app)
+    return public_app(app)
 
 
 @router.get("/v1/apps/{app_id}/pacing")
@@ -222,7 +159,7 @@ async def update_app(
     ctx.engine.notifier.forget(app_id=app_id)
     if released:
         ctx.engine.wake("dispatch")
-    return public(app)
+    return public_app(app)
 
 
 def _signing_needs_a_secret() -> ApiError:

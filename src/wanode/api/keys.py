@@ -14,10 +14,10 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from wanode.api._request import load_app
-from wanode.api._time import iso
 from wanode.api.auth import own_app, require_admin, require_key
 from wanode.api.context import Caller, Context, context
 from wanode.api.errors import ApiError
+from wanode.api.shapes import public_key
 from wanode.codes import SYNC
 from wanode.store import apps as app_queries
 
@@ -30,18 +30,6 @@ class KeyIn(BaseModel):
     name: str = Field(default="api", min_length=1, max_length=200)
     app_id: str | None = Field(default=None, description="The app the key acts on")
     admin: bool = Field(default=False, description="An admin key, acting on every app")
-
-
-def public(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "prefix": row["prefix"],
-        "app_id": row["app_id"],
-        "admin": bool(row["admin"]),
-        "created_at": iso(row["created_at"]),
-        "revoked_at": iso(row["revoked_at"]),
-    }
 
 
 @router.post("/v1/keys", status_code=201)
@@ -66,7 +54,7 @@ async def create_key(
         assert found is not None  # written in this transaction
         row = await app_queries.get_key(conn, found["id"])
     assert row is not None
-    return {**public(row), "key": key}
+    return {**public_key(row), "key": key}
 
 
 @router.get("/v1/keys")
@@ -76,7 +64,7 @@ async def list_keys(
     """Every key (an app's key: its app's keys), revoked ones too; never the key itself."""
     async with ctx.db.begin() as conn:
         rows = await app_queries.list_keys(conn, app_id=None if caller.admin else caller.app_id)
-    return {"keys": [public(row) for row in rows]}
+    return {"keys": [public_key(row) for row in rows]}
 
 
 @router.delete("/v1/keys/{key_id}", status_code=204)

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
     from wanode.api import Context
 
-# The API, the engine and the sandbox are imported where they are built, not here: every CLI
-# command imports this module, and most (keys, apps, contacts, secrets) need only the store.
+# The API, the engine and the sandbox are imported where they are built, not here: the CLI's
+# database commands (keys, apps, contacts, secrets) import this module and need only the store.
 
 
 @dataclass

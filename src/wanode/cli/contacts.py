@@ -8,7 +8,7 @@ import csv
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,11 +16,9 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
-from wanode.cli.bootstrap import open_database
-from wanode.config import Settings
-from wanode.contacts import BadFile, ContactsCsv, RowError
-from wanode.engine.contacts_import import ImportReport, import_contacts
-from wanode.store import apps as app_queries
+if TYPE_CHECKING:
+    from wanode.contacts import ContactsCsv, RowError
+    from wanode.engine.contacts_import import ImportReport
 
 contacts = typer.Typer(no_args_is_help=True, help="Customer profiles")
 
@@ -93,6 +91,9 @@ def import_csv(
 
 
 def _read(file: Path, encoding: str) -> ContactsCsv:
+    # Imported here, as the store below: the other commands (and `--help`) start without them.
+    from wanode.contacts import BadFile, ContactsCsv
+
     try:
         with file.open(encoding=encoding, newline="") as stream:
             return ContactsCsv(stream.read())
@@ -115,6 +116,11 @@ async def _import(
     done: Callable[[int], object],
     app_id: str | None = None,
 ) -> ImportReport:
+    from wanode.cli.bootstrap import open_database
+    from wanode.config import Settings
+    from wanode.engine.contacts_import import import_contacts
+    from wanode.store import apps as app_queries
+
     now = time.time()  # one instant for the whole file: the time of consents given without one
     db = open_database(Settings())
     try:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    import httpx
 
 flows = typer.Typer(no_args_is_help=True, help="Flows: deploy definitions, start and show runs")
 
@@ -186,12 +188,17 @@ def _text(value: Any) -> str:
 
 
 def _client(url: str, key: str | None) -> httpx.Client:
+    # Imported here: `--help` and the other commands start without the HTTP client.
+    import httpx
+
     if not key:
         raise typer.BadParameter("an API key is needed: --key or WANODE_API_KEY")
     return httpx.Client(base_url=url, headers={"key": key}, timeout=30)
 
 
 def _request(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    import httpx
+
     try:
         return client.request(method, path, **kwargs)
     except httpx.HTTPError as exc:

@@ -10,14 +10,11 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-import uvicorn
-import uvloop
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wanode.cli import bench as bench_command
 from wanode.cli import contacts as contacts_command
@@ -26,13 +23,16 @@ from wanode.cli import pacing as pacing_command
 from wanode.cli import sandbox_cmds, secrets_cmds
 from wanode.cli import send as send_command
 from wanode.cli import templates as templates_command
-from wanode.cli.bootstrap import build_service, ensure_defaults, open_database, provision_all
-from wanode.cli.http_protocol import BoundedHttpToolsProtocol
-from wanode.cli.workers import WorkerPool, freeze_startup_objects, run_worker, worker_env
-from wanode.config import Settings
-from wanode.logs import configure
-from wanode.store import apps as app_queries
-from wanode.store.keyring import SecretKeyError
+
+if TYPE_CHECKING:
+    import uvicorn
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from wanode.config import Settings
+
+# The server (uvicorn, the API, the engine), the settings and the store are imported by the
+# commands that use them: every call builds all the commands, and most need one of those or
+# none (`--help`, `send`, `flows`, ...).
 
 cli = typer.Typer(
     no_args_is_help=True, add_completion=False, help="wanode: WhatsApp messaging engine"
@@ -64,7 +64,11 @@ SANDBOX_MAX_BODY_BYTES = 101 * 1024 * 1024
 def main() -> None:
     try:
         cli()
-    except SecretKeyError as exc:
+    except Exception as exc:
+        from wanode.store.keyring import SecretKeyError
+
+        if not isinstance(exc, SecretKeyError):
+            raise
         # Stored secrets that do not open: a start-up error naming the setting, no traceback.
         err.print(f"wanode: {exc}", markup=False, highlight=False)
         raise SystemExit(2) from None
@@ -72,6 +76,8 @@ def main() -> None:
 
 def _in_database(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     """Run `work` in one transaction on the configured database, migrated first."""
+    from wanode.cli.bootstrap import open_database
+    from wanode.config import Settings
 
     async def run() -> T:
         db = open_database(Settings())
@@ -112,6 +118,9 @@ def serve(
     ] = None,
 ) -> None:
     """Run the API, the engine and (by default) the in-process sandbox."""
+    from wanode.config import Settings
+    from wanode.logs import configure
+
     overrides: dict[str, Any] = {
         k: v for k, v in {"host": host, "port": port, "sandbox": sandbox}.items() if v is not None
     }
@@ -133,11 +142,18 @@ def serve(
 def run_on_uvloop(main: Coroutine[Any, Any, None]) -> None:
     """`asyncio.run` on uvloop, for the long-running processes: with it, wanode used about
     30% less CPU per message than on asyncio's own loop (`bench/RESULTS.md`)."""
+    import uvloop
+
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main)
 
 
 async def _serve(settings: Settings, *, worker: bool, workers: int = 0) -> None:
+    import uvicorn
+
+    from wanode.cli.bootstrap import build_service, ensure_defaults, open_database, provision_all
+    from wanode.cli.workers import WorkerPool, freeze_startup_objects, worker_env
+
     db = open_database(settings)
     await db.migrate()
     first = await ensure_defaults(db, gateway="sandbox" if settings.sandbox else "cloud")
@@ -193,6 +209,10 @@ def bounded_config(app: Any, settings: Settings, *, host: str, port: int) -> uvi
     the shutdown by `timeout_graceful_shutdown`: requests still open then (the console's live
     feeds never end by themselves) are cancelled. Bodies are bounded by `BodyLimit`, which the
     app carries."""
+    import uvicorn
+
+    from wanode.cli.http_protocol import BoundedHttpToolsProtocol
+
     protocol = BoundedHttpToolsProtocol.with_limits(
         max_header_bytes=settings.max_header_bytes, header_timeout=settings.header_timeout
     )
@@ -218,6 +238,10 @@ def worker() -> None:
     """Run the engine's loops (dispatch, statuses, DRs, subscriber events, media, templates)
     without the API, until SIGTERM or SIGINT. Start several against one PostgreSQL database
     (and one Redis, WANODE_REDIS_URL) to scale out."""
+    from wanode.cli.workers import run_worker
+    from wanode.config import Settings
+    from wanode.logs import configure
+
     settings = Settings()
     configure(settings.log_level, json=settings.log_json)
 
@@ -252,6 +276,8 @@ def sandbox_cmd(
 ) -> None:
     """Run the sandbox WhatsApp Business Platform alone (Graph-style paths at the root)."""
     from wanode.cli.bootstrap import build_sandbox
+    from wanode.config import Settings
+    from wanode.logs import configure
     from wanode.sandbox import BusinessNumber
 
     settings = Settings()
@@ -294,29 +320,26 @@ def _refuse_state_file(exc: Exception, setting: str) -> None:
         raise typer.Exit(2) from None
 
 
-class _Announcing(uvicorn.Server):
-    """A uvicorn server that prints a line once it is listening, not before."""
-
-    def __init__(self, config: uvicorn.Config, ready: str) -> None:
-        super().__init__(config)
-        self._ready = ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if not self.should_exit:
-            out.print(self._ready)
-            sys.stdout.flush()
-
-
 async def _run_sandbox(sandbox: Any, config: uvicorn.Config, ready: str) -> None:
     """Serve the sandbox, printing `ready` once its socket accepts connections (scripts wait
     for that line and then call it); on SIGTERM or SIGINT stop serving, then close it (its
     state file gets the last changes)."""
+    import uvicorn
+
+    class Announcing(uvicorn.Server):
+        """A uvicorn server that prints `ready` once it is listening, not before."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:
+                out.print(ready)
+                sys.stdout.flush()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _ignore_signal)
     sandbox.start()
     try:
-        await _Announcing(config, ready).serve()
+        await Announcing(config).serve()
     finally:
         await sandbox.aclose()
 
@@ -333,6 +356,8 @@ def keys_create(
 ) -> None:
     """Create an API key for one app (--app) or an admin key (--admin; also the default
     without either, as before keys had apps); the key is printed alone on the last line."""
+    from wanode.store import apps as app_queries
+
     if app is not None and admin:
         raise typer.BadParameter("give --app or --admin, not both", param_hint="--app")
 
@@ -355,9 +380,10 @@ def keys_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """List API keys (revoked ones too), never the keys themselves."""
-    from wanode.api.keys import public
+    from wanode.api.shapes import public_key
+    from wanode.store import apps as app_queries
 
-    found = [public(row) for row in _in_database(app_queries.list_keys)]
+    found = [public_key(row) for row in _in_database(app_queries.list_keys)]
     if as_json:
         out.print_json(json.dumps(found))
         return
@@ -377,6 +403,7 @@ def keys_list(
 @keys.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (keys list)")]) -> None:
     """Revoke an API key: refused from then on (within seconds by running servers)."""
+    from wanode.store import apps as app_queries
 
     async def revoke(conn: AsyncConnection) -> dict[str, Any] | None:
         row = await app_queries.get_key(conn, key_id)
@@ -402,6 +429,7 @@ def keys_service_secret(
     id); printed alone on the last line, this one time. Tokens signed with the old one stop
     working."""
     from wanode.api.jwt_auth import new_service_secret
+    from wanode.store import apps as app_queries
 
     secret = new_service_secret()
 
@@ -423,6 +451,7 @@ def keys_jwt(
     """Print a JWT for trying the API (`Authorization: Bearer <jwt>`), signed with the app's
     service secret, valid for 60 minutes."""
     from wanode.api.jwt_auth import make
+    from wanode.store import apps as app_queries
 
     async def read(conn: AsyncConnection) -> dict[str, Any] | None:
         return await app_queries.get_app(conn, app)
@@ -460,7 +489,8 @@ def apps_add(
     notify_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Register a WhatsApp business number. Secrets are stored, never printed."""
-    from wanode.api.apps import AppIn, public
+    from wanode.api.shapes import AppIn, public_app
+    from wanode.store import apps as app_queries
 
     try:
         body = AppIn(
@@ -483,12 +513,24 @@ def apps_add(
     values = body.model_dump()
     values["display_phone_number"] = values["display_phone_number"] or phone_number_id
 
-    app = _in_database(lambda conn: app_queries.create_app(conn, **values))
-    out.print_json(json.dumps(public(app)))
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        app = _in_database(lambda conn: app_queries.create_app(conn, **values))
+    except IntegrityError:
+        # As the API answers it (409 on `phone_number_id`), not a traceback.
+        err.print(
+            f"invalid app: phone_number_id {phone_number_id} is already registered "
+            "(wanode apps list)",
+            markup=False,
+        )
+        raise typer.Exit(2) from None
+    out.print_json(json.dumps(public_app(app)))
 
 
 def _refuse_private_urls(**urls: str | None) -> None:
     """The API's check of an app's URLs (`wanode.guard`), as an exit with status 2."""
+    from wanode.config import Settings
     from wanode.guard import PrivateAddress, refuse_private
 
     allowed = Settings().private_urls_allowed()
@@ -509,10 +551,11 @@ def _refuse_private_urls(**urls: str | None) -> None:
 @apps.command("list")
 def apps_list() -> None:
     """List registered apps (without secrets)."""
-    from wanode.api.apps import public
+    from wanode.api.shapes import public_app
+    from wanode.store import apps as app_queries
 
     found = _in_database(app_queries.list_apps)
-    out.print_json(json.dumps([public(a) for a in found]))
+    out.print_json(json.dumps([public_app(a) for a in found]))
 
 
 @db_cli.command("upgrade")
@@ -532,10 +575,13 @@ def listen(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
 ) -> None:
     """Print every request POSTed to http://HOST:PORT/... (a local notify URL for trying wanode)."""
+    import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Route
+
+    from wanode.config import Settings
 
     async def show(request: Request) -> Response:
         raw = await request.body()

@@ -6,16 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from wanode.cli.bootstrap import open_database
-from wanode.config import Settings
-from wanode.engine.pacing_status import pacing_status
-from wanode.store import apps as app_queries
+if TYPE_CHECKING:
+    from wanode.config import Settings
 
 out = Console()
 err = Console(stderr=True)
@@ -27,6 +25,9 @@ def pacing(
 ) -> None:
     """Show each app's messaging tier, the new customers in its rolling 24-hour window, and
     how many queued messages the tier and the rate limits hold."""
+    # Imported here, as in `_statuses`: the other commands (and `--help`) start without them.
+    from wanode.config import Settings
+
     found = asyncio.run(_statuses(Settings(), app_id))
     if found is None:
         err.print(f"no app {app_id}")
@@ -60,7 +61,10 @@ def pacing(
 
 
 async def _statuses(settings: Settings, app_id: str | None) -> list[dict[str, Any]] | None:
-    from wanode.api.apps import pacing_json
+    from wanode.api.shapes import pacing_json
+    from wanode.cli.bootstrap import open_database
+    from wanode.engine.pacing_status import pacing_status
+    from wanode.store import apps as app_queries
 
     db = open_database(settings)
     try:

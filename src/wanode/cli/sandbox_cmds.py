@@ -11,12 +11,14 @@ from __future__ import annotations
 import base64
 import mimetypes
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8080/sandbox"
 
@@ -241,6 +243,9 @@ def _configure(sandbox_url: str, wa_id: str, settings: dict[str, Any]) -> None:
 
 
 def _client(sandbox_url: str) -> httpx.Client:
+    # Imported here: `--help` and the other commands start without the HTTP client.
+    import httpx
+
     # The sandbox is usually local; proxy settings from the environment would not reach it.
     return httpx.Client(base_url=sandbox_url.rstrip("/"), timeout=10.0, trust_env=False)
 
@@ -257,6 +262,8 @@ def _number(client: httpx.Client, number: str | None) -> str:
 
 
 def _call(client: httpx.Client, method: str, path: str, body: Any) -> Any:
+    import httpx
+
     try:
         response = client.request(method, path, json=body)
     except httpx.HTTPError as exc:

@@ -7,10 +7,6 @@ import asyncio
 import typer
 from rich.console import Console
 
-from wanode.cli.bootstrap import open_database
-from wanode.config import Settings
-from wanode.store.keyring import new_key, seal_stored
-
 secrets = typer.Typer(
     no_args_is_help=True, help="Keys of the secrets stored encrypted (access tokens, ...)"
 )
@@ -21,6 +17,10 @@ err = Console(stderr=True)
 def rotate() -> None:
     """Encrypt every stored secret again with the first key of WANODE_SECRET_KEY; the other
     keys may be dropped afterwards."""
+    # Imported here, as in `new-key`: the other commands (and `--help`) start without the store.
+    from wanode.cli.bootstrap import open_database
+    from wanode.config import Settings
+    from wanode.store.keyring import seal_stored
 
     async def run() -> int:
         db = open_database(Settings())
@@ -39,4 +39,6 @@ def rotate() -> None:
 @secrets.command("new-key")
 def new_key_command() -> None:
     """Print a new key (for WANODE_SECRET_KEY), alone on the line."""
+    from wanode.store.keyring import new_key
+
     print(new_key())

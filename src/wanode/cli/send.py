@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    import httpx
 
 out = Console()
 err = Console(stderr=True)
@@ -331,7 +333,7 @@ def send(
         reply_to=reply_to,
         identity_key_hash=identity_key_hash,
     )
-    with httpx.Client(base_url=url, headers={"key": key}, timeout=10) as client:
+    with _client(url, key) as client:
         body: dict[str, Any] = {
             "appid": app or first_app(client),
             "deliverychannel": "whatsapp",
@@ -363,7 +365,7 @@ def _send_template(
             f"--template sends a template; {', '.join(given)} cannot go with it "
             "(a template's header, buttons and body come from the template and its parameters)"
         )
-    with httpx.Client(base_url=url, headers={"key": key}, timeout=10) as client:
+    with _client(url, key) as client:
         app_id = app or first_app(client)
         message: dict[str, Any] = {"template": template_id(client, app_id, template, lang)}
         if parameters:
@@ -380,6 +382,13 @@ def _send_template(
             body["notifyurl"] = notify_url
         response = client.post("/resources/v1/messaging", json=body)
     _print(response)
+
+
+def _client(url: str, key: str) -> httpx.Client:
+    # Imported here: `--help` and the other commands start without the HTTP client.
+    import httpx
+
+    return httpx.Client(base_url=url, headers={"key": key}, timeout=10)
 
 
 def _print(response: httpx.Response) -> None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
 from wanode.cli.send import first_app
+
+if TYPE_CHECKING:
+    import httpx
 
 templates = typer.Typer(no_args_is_help=True, help="Message templates")
 
@@ -28,6 +29,9 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 
 def load_body(path: Path) -> dict[str, Any]:
     """A create body from a YAML or JSON file (`.json` is read as JSON, anything else as YAML)."""
+    # Imported here, as httpx below: `--help` and the other commands start without them.
+    import yaml
+
     try:
         raw = path.read_text()
         value = json.loads(raw) if path.suffix.lower() == ".json" else yaml.safe_load(raw)
@@ -134,6 +138,8 @@ def sync(app: App = None, url: Url = DEFAULT_URL, key: Key = None) -> None:
 
 
 def _client(url: str, key: str | None) -> httpx.Client:
+    import httpx
+
     if not key:
         raise typer.BadParameter("an API key is needed: --key or WANODE_API_KEY")
     return httpx.Client(base_url=url, headers={"key": key}, timeout=30)
@@ -145,6 +151,8 @@ def _app(client: httpx.Client, app: str | None) -> str:
 
 def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
     """The answer to a request; an error answer is printed and ends the command (exit 1)."""
+    import httpx
+
     try:
         response = client.request(method, path, **kwargs)
     except httpx.HTTPError as exc:
