@@ -99,22 +99,28 @@ async def test_a_full_pass_is_followed_at_once_whatever_the_spacing(db: Database
     assert claims[:3] == [2, 2, 1]
 
 
-async def test_wake_ups_close_together_share_a_pass_and_nothing_is_left_behind(
-    db: Database,
-) -> None:
-    count = 8
-    async with running(db, start_engine=False, pass_spacing=1.0, **NO_POLL) as wn:
+async def _stream(db: Database, count: int, gap: float, **settings: float) -> list[int]:
+    """What each dispatch pass claimed while `count` requests came `gap` seconds apart (each
+    waking the dispatch loop), all of them then read."""
+    async with running(db, start_engine=False, **settings, **NO_POLL) as wn:
         engine = wn.ctx.engine
         claims = _claims(engine)
         engine.start()
         try:
-            # Each request wakes the dispatch loop; they come far closer together than the
-            # spacing.
-            transids = await _queue(wn, count, gap=0.01)
+            transids = await _queue(wn, count, gap=gap)
             for transid in transids:
                 await wn.wait_status(transid, "read")
         finally:
             await engine.stop()
+    return claims
+
+
+async def test_wake_ups_close_together_share_a_pass_and_nothing_is_left_behind(
+    db: Database,
+) -> None:
+    count = 8
+    # The requests come far closer together than the spacing.
+    claims = await _stream(db, count, 0.01, pass_spacing=1.0)
     assert sum(claims) == count
     # Without the spacing: a pass per request (and after each, one finding nothing).
     assert len(claims) < count, claims
@@ -126,18 +132,7 @@ async def test_a_steady_modest_rate_gathers_several_messages_to_a_pass(db: Datab
     nearly each one by a pass of its own, but the loop finds work coming at some 50 a second
     and waits for a pass's worth (`spacing.next_spacing`), up to `pass_spacing_max`."""
     count = 24
-    async with running(
-        db, start_engine=False, pass_spacing=0.01, pass_spacing_max=1.0, **NO_POLL
-    ) as wn:
-        engine = wn.ctx.engine
-        claims = _claims(engine)
-        engine.start()
-        try:
-            transids = await _queue(wn, count, gap=0.02)
-            for transid in transids:
-                await wn.wait_status(transid, "read")
-        finally:
-            await engine.stop()
+    claims = await _stream(db, count, 0.02, pass_spacing=0.01, pass_spacing_max=1.0)
     assert sum(claims) == count
     # Gathered: far fewer passes than messages (a slower machine spaces the requests further
     # and the passes with them, so it gathers no less).
