@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from tests.support.apps import stored_app
 from tests.support.graph import GRAPH, TO, cloud_app, graph_mock
 from tests.support.harness import Harness, running
 from tests.support.receiver import receiver
@@ -371,3 +372,45 @@ async def test_end_to_end_with_the_sandbox_a_handset_is_answered_by_its_bsuid(
             assert (info["destinationType"], info["destination"]) == ("bsuid", bsuid)
             assert (info["bsuid"], info["waid"]) == (bsuid, handset)
             assert report["correlationid"] == "e2e"
+
+
+async def test_one_batch_links_the_pairs_of_several_apps_each_against_its_own_rows(
+    db: Database,
+) -> None:
+    """A status pass links the pairs of every app its statuses name with one read: each app's
+    pairs replace only that app's contradicting rows, never another app's with the same
+    number or BSUID."""
+    first, second = await stored_app(db, "first"), await stored_app(db, "second")
+    other = "4915100000002"
+    async with db.begin() as conn:
+        linked = await bsuid_queries.link(
+            conn,
+            [
+                bsuid_queries.Link(first, TO, BSUID),
+                bsuid_queries.Link(second, TO, "DE.2"),
+                bsuid_queries.Link(second, other, BSUID),
+            ],
+            at=1.0,
+        )
+    assert linked == 3
+    async with db.begin() as conn:
+        # The first app's number changes BSUID, and its old BSUID moves to its other number.
+        changed = await bsuid_queries.link(
+            conn,
+            [
+                bsuid_queries.Link(first, TO, "DE.3"),
+                bsuid_queries.Link(first, other, BSUID),
+                bsuid_queries.Link(second, TO, "DE.2"),  # as it was: nothing to write
+            ],
+            at=2.0,
+        )
+        found = await bsuid_queries.of_contacts(
+            conn, [(first, TO), (first, other), (second, TO), (second, other)]
+        )
+    assert changed == 2
+    assert found == {
+        (first, TO): "DE.3",
+        (first, other): BSUID,
+        (second, TO): "DE.2",
+        (second, other): BSUID,
+    }

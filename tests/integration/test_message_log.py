@@ -5,31 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from tests.support.apps import stored_app
+
 from wanode.store import Database, message_log
-from wanode.store import apps as app_queries
 from wanode.store.tables import messages, status_events
 
 NOW = 1_800_000_000.0
-
-
-async def _app(db: Database, name: str) -> str:
-    async with db.begin() as conn:
-        app = await app_queries.create_app(
-            conn,
-            name=name,
-            phone_number_id=str(uuid.uuid4().int)[:15],
-            waba_id="2",
-            display_phone_number="1",
-            access_token="t",
-            app_secret="s",
-            verify_token="v",
-            gateway="sandbox",
-            graph_base_url=None,
-            api_version=None,
-            notify_url=None,
-        )
-    app_id: str = app["id"]
-    return app_id
 
 
 def _row(app_id: str, i: int, status: str, **extra: Any) -> dict[str, Any]:
@@ -52,7 +33,7 @@ def _row(app_id: str, i: int, status: str, **extra: Any) -> dict[str, Any]:
 
 
 async def test_pages_walk_every_match_once_newest_first_and_filters_narrow(db: Database) -> None:
-    shop, other = await _app(db, "shop"), await _app(db, "other")
+    shop, other = await stored_app(db, "shop"), await stored_app(db, "other")
     rows = [
         _row(shop, i, "failed" if i % 5 == 0 else "read", error_code=131047 if i % 5 == 0 else None)
         for i in range(23)
@@ -104,7 +85,7 @@ async def test_pages_walk_every_match_once_newest_first_and_filters_narrow(db: D
 
 
 async def test_per_minute_counts_status_changes_by_minute_of_the_apps_asked(db: Database) -> None:
-    shop, other = await _app(db, "shop"), await _app(db, "other")
+    shop, other = await stored_app(db, "shop"), await stored_app(db, "other")
     mine, theirs = _row(shop, 1, "read"), _row(other, 2, "read")
     minute = int(NOW // 60)
     async with db.begin() as conn:

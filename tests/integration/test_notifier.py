@@ -20,7 +20,7 @@ from wanode.messages import Text, render_payload
 from wanode.notify.client import NotifyClient
 from wanode.store import Database, deliveries
 from wanode.store import messages as outbox
-from wanode.store._outbox import _claim_sql
+from wanode.store._outbox import claim_sql
 from wanode.store.tables import dr_deliveries
 
 pytestmark = pytest.mark.asyncio
@@ -168,7 +168,7 @@ async def test_a_claim_takes_the_drs_due_first_and_reads_no_further(db: Database
     if db.is_sqlite:
         # The claim walks the (state, next_attempt_at) index in its order and stops at its
         # limit: no sort of every due row first.
-        sql, _ = _claim_sql(dr_deliveries, ("transid",), "url")
+        sql, _ = claim_sql(dr_deliveries, ("transid",), "url")
         async with db.begin() as conn:
             plan = " / ".join(
                 str(row[3])

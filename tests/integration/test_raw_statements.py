@@ -15,7 +15,7 @@ from wanode.cli.bootstrap import ensure_defaults
 from wanode.store import Database, _raw, deliveries
 from wanode.store import messages as outbox
 from wanode.store import statuses as inbox
-from wanode.store.tables import dr_deliveries, messages, status_events
+from wanode.store.tables import dr_deliveries, messages, status_events, webhook_statuses
 
 pytestmark = pytest.mark.asyncio
 
@@ -405,3 +405,68 @@ async def _drs(db: Database, *columns: str) -> list[Any]:
     async with db.begin() as conn:
         query = sa.select(*(dr_deliveries.c[name] for name in columns))
         return list((await conn.execute(query.order_by(dr_deliveries.c.id))).all())
+
+
+async def test_a_last_statement_that_is_also_the_first_is_its_own_transaction(
+    db: Database,
+) -> None:
+    """`last`: on PostgreSQL a transaction's only statement runs without BEGIN and COMMIT, so
+    it is committed as it ends, before the block is; on SQLite it commits with the block. The
+    accept's rows and their history are that one statement on PostgreSQL."""
+    app = (await ensure_defaults(db, gateway="sandbox")).app
+    rows = [_message(app["id"], n) for n in range(3)]
+    async with db.begin() as conn:
+        await outbox.enqueue_all(conn, [(rows, 1000.0)], last=True)
+        if not db.is_sqlite:
+            async with db.begin() as other:
+                seen = await other.execute(sa.select(sa.func.count()).select_from(messages))
+                assert seen.scalar() == 3
+    assert await _count(db, messages) == 3
+    assert await _count(db, status_events) == 3
+    # After others, a last statement is one of the transaction's: undone with it.
+    more = [_message(app["id"], n) for n in range(3, 5)]
+    with pytest.raises(Boom):
+        async with db.begin() as conn:
+            await conn.execute(messages.update().values(correlationid="x"))
+            await outbox.enqueue_all(conn, [(more, 1001.0)], last=True)
+            raise Boom
+    assert await _count(db, messages) == 3
+    async with db.begin() as conn:
+        assert (await outbox.get(conn, rows[0]["transid"]) or {}).get("correlationid") is None
+
+
+async def test_nothing_may_run_after_a_last_statement(db: Database) -> None:
+    """A raw statement after the transaction's last one raises before it runs; a statement
+    through SQLAlchemy after it is rolled back and the transaction's end raises. (Either is a
+    bug in the caller: the last statement may have committed on its own.)"""
+    _app, rows = await _queued(db, 1)
+    statuses = [
+        {
+            "phone_number_id": "1",
+            "wamid": f"wamid.{n}",
+            "status": "sent",
+            "occurred_at": 1001.0,
+            "recipient_id": rows[0]["wa_id"],
+            "received_at": 1001.0,
+        }
+        for n in range(2)
+    ]
+    with pytest.raises(RuntimeError, match="last"):
+        async with db.begin() as conn:
+            await inbox.store_many(conn, statuses[:1], last=True)
+            await inbox.store_many(conn, statuses[1:])
+    with pytest.raises(RuntimeError, match="last"):
+        async with db.begin() as conn:
+            await inbox.store_many(conn, statuses[1:], last=True)
+            await conn.execute(messages.update().values(correlationid="late"))
+    async with db.begin() as conn:
+        row = await outbox.get(conn, rows[0]["transid"])
+        assert row is not None and row["correlationid"] is None
+    # The connection serves the next transaction as any other.
+    async with db.begin() as conn:
+        await inbox.store_many(conn, [{**statuses[0], "wamid": "wamid.next"}], last=True)
+    async with db.begin() as conn:
+        stored = await conn.execute(sa.select(webhook_statuses.c.wamid))
+        # On PostgreSQL, the last statements had committed on their own; not on SQLite.
+        expected = {"wamid.next"} if db.is_sqlite else {"wamid.0", "wamid.1", "wamid.next"}
+        assert set(stored.scalars()) == expected

@@ -450,22 +450,19 @@ class Dispatcher:
         accepted = [item for item in items if isinstance(item, Recording)]
         if accepted:
             await record_many(conn, accepted, now=self._clock(), source="gateway")
-        await outbox.hold_many(
-            conn,
-            [(item.transid, item.until) for item in items if isinstance(item, _Hold)],
-            reason="pacing",
-        )
-        for item in items:
-            if isinstance(item, _Retry):
-                await outbox.reschedule(
-                    conn,
-                    item.transid,
-                    next_attempt_at=item.next_attempt_at,
-                    code=item.code,
-                    title=item.title,
-                    details=item.details,
-                    possibly_duplicated=item.possibly_duplicated,
-                )
+        holds = [(item.transid, item.until) for item in items if isinstance(item, _Hold)]
+        await outbox.hold_many(conn, holds, reason="pacing")
+        retries = [item for item in items if isinstance(item, _Retry)]
+        for item in retries:
+            await outbox.reschedule(
+                conn,
+                item.transid,
+                next_attempt_at=item.next_attempt_at,
+                code=item.code,
+                title=item.title,
+                details=item.details,
+                possibly_duplicated=item.possibly_duplicated,
+            )
         starts = [item for item in items if isinstance(item, _Start)]
         if starts:
             held = await outbox.mark_sending(
@@ -473,6 +470,8 @@ class Dispatcher:
                 [(start.transid, start.lease_until) for start in starts],
                 at=self._clock(),
                 lease_seconds=self._settings.dispatch_lease_seconds,
+                # Alone (sends beginning, nothing answered yet), the transaction's one statement.
+                last=not (accepted or holds or retries),
             )
             for start in starts:
                 start.held = start.transid in held

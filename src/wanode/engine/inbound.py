@@ -98,7 +98,7 @@ class Ingester:
                 # brings a pass that finds nothing. In the lifecycle bench (webhooks one at a
                 # time) that was twice the status passes, a transaction each.
                 async with self._db.begin() as conn:
-                    await inbox.store_many(conn, rows)
+                    await inbox.store_many(conn, rows, last=True)
             else:
                 # Others' statuses are being written: these go in the group's next transaction.
                 # A request cancelled while waiting leaves them to be written all the same.
@@ -130,7 +130,7 @@ def status_rows(
 async def _store_statuses(conn: AsyncConnection, webhooks: list[list[dict[str, Any]]]) -> None:
     """Several webhooks' statuses, written as one webhook's, in the order the webhooks
     arrived."""
-    await inbox.store_many(conn, [row for rows in webhooks for row in rows])
+    await inbox.store_many(conn, [row for rows in webhooks for row in rows], last=True)
 
 
 async def ingest(

@@ -112,6 +112,7 @@ class Notifier(Courier):
             lease_seconds=lease_seconds,
             limit=limit,
             skip_urls=[str(url) for url in skip],
+            last=True,
         )
 
     def _deliveries(self, batch: list[dict[str, Any]]) -> Iterable[Delivery]:
@@ -236,7 +237,9 @@ class Notifier(Courier):
                 finished.append(
                     deliveries.Finished(dr["id"], state, attempt.status_code, attempt.error)
                 )
-        await deliveries.finish_many(conn, finished, at=now)
+        # Alone (as DRs mostly end: delivered), the transaction's one statement.
+        last = not (retries or untried or parked)
+        await deliveries.finish_many(conn, finished, at=now, last=last)
         await deliveries.retry_many(conn, retries)
         await deliveries.release_unattempted(conn, untried)
         await notify_auth.park(conn, parked)

@@ -212,10 +212,10 @@ _Accepted = tuple[list[dict[str, Any]], float, list[dict[str, Any]]]
 
 async def _enqueue_all(conn: AsyncConnection, accepted: list[_Accepted]) -> None:
     """Several requests' messages and short links, in the one transaction."""
-    await outbox.enqueue_all(conn, [(rows, at) for rows, at, _ in accepted])
-    await short_link_queries.create_many(
-        conn, [link for _, at, links in accepted for link in _timed(links, at)]
-    )
+    links = [link for _, at, links in accepted for link in _timed(links, at)]
+    await outbox.enqueue_all(conn, [(rows, at) for rows, at, _ in accepted], last=not links)
+    if links:
+        await short_link_queries.create_many(conn, links)
 
 
 def _link_row(options: LinkOptions, transid: str, app_id: str, link: ShortLink) -> dict[str, Any]:

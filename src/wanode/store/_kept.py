@@ -18,6 +18,12 @@ adapter on its first statement), and `end` commits it on the driver when SQLAlch
 transaction open (5 µs on SQLite, where SQLAlchemy's commit took 40). A transaction that ran a
 statement through SQLAlchemy is committed by SQLAlchemy, which commits the driver's work too.
 
+A raw statement run with `last` (`store/_raw.py`) is its transaction's last: when it is also
+its first, on PostgreSQL it runs on its own, without BEGIN and COMMIT (the server commits it as
+it ends: a round trip each saved). `LAST` holds the connections whose transaction ran such a
+statement, until `end`: a raw statement after it raises, and so does `end` if a statement ran
+through SQLAlchemy after it (that one is rolled back).
+
 A kept connection that fails to commit or roll back, that SQLAlchemy invalidated, or that
 the PostgreSQL server closed, is discarded (terminated, then given back to the pool); the
 next transaction takes another. A PostgreSQL connection that sat idle `ping_idle_after`
@@ -43,6 +49,9 @@ from wanode.store._turn import Turn
 # The kept connections, whatever their database and loop: a raw statement on one of these
 # does not begin SQLAlchemy's transaction (see the module's docstring).
 KEPT: weakref.WeakSet[AsyncConnection] = weakref.WeakSet()
+# The kept connections whose transaction ran its last statement (see the module's docstring),
+# each with whether SQLAlchemy's transaction had begun by then.
+LAST: weakref.WeakKeyDictionary[AsyncConnection, bool] = weakref.WeakKeyDictionary()
 
 
 class Held:
@@ -184,6 +193,10 @@ async def end(held: Held, *, commit: bool) -> bool:
     commit or rollback raises, the connection is discarded first."""
     conn = held.conn
     sync = conn.sync_connection
+    # SQLAlchemy's transaction begun after the last statement: a statement after it, a bug,
+    # whose work is rolled back.
+    late = bool(LAST) and LAST.pop(conn, True) is False and bool(sync and sync.in_transaction())
+    commit = commit and not late
     try:
         if sync is not None and sync.in_transaction():
             await (conn.commit() if commit else conn.rollback())
@@ -192,6 +205,8 @@ async def end(held: Held, *, commit: bool) -> bool:
     except BaseException:
         await discard(held)
         raise
+    if late:
+        raise RuntimeError("a statement ran after its transaction's last one (`last`)")
     return sync is not None and not sync.invalidated and not _closed(held)
 
 

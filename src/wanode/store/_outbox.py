@@ -41,11 +41,10 @@ async def claim_in_order(
     if exclude is not None and not exclude[1]:
         exclude = None
     if not where and _raw.plain(table):
-        sql, names = _claim_sql(table, thread, exclude[0] if exclude else None)
-        params: list[Any] = [at + lease_seconds, at, limit]
-        if exclude is not None:
-            values = list(exclude[1])
-            params.append(values if _raw.kind(conn) == _raw.ASYNCPG else _raw.json_list(values))
+        sql, names = claim_sql(table, thread, exclude[0] if exclude else None)
+        params = claim_params(
+            conn, at=at, lease_seconds=lease_seconds, limit=limit, exclude=exclude
+        )
         rows = await _raw.fetch(conn, sql, params)
         return sorted(_raw.decode_rows(conn, table, names, rows), key=lambda r: r["id"])
     if exclude is not None:
@@ -78,14 +77,30 @@ async def claim_in_order(
     return sorted((dict(r) for r in result.mappings()), key=lambda r: r["id"])
 
 
+def claim_params(
+    conn: AsyncConnection,
+    *,
+    at: float,
+    lease_seconds: float,
+    limit: int,
+    exclude: tuple[str, Sequence[str]] | None,
+) -> list[Any]:
+    """The parameters of `claim_sql`'s statement (`exclude` None when it excludes nothing)."""
+    params: list[Any] = [at + lease_seconds, at, limit]
+    if exclude is not None:
+        values = list(exclude[1])
+        params.append(values if _raw.kind(conn) == _raw.ASYNCPG else _raw.json_list(values))
+    return params
+
+
 @functools.cache
-def _claim_sql(
+def claim_sql(
     table: sa.Table, thread: tuple[str, ...], exclude: str | None
 ) -> tuple[_raw.Sql, tuple[str, ...]]:
-    """`claim_in_order`'s statement without `where`, as raw SQL; parameters: the new lease's
-    end, now, the limit, and with `exclude` (a text column) the values it must not have. The
-    state is written out ('pending') so that the partial indexes on pending rows serve the
-    candidates and, on SQLite, the probe for earlier rows.
+    """`claim_in_order`'s statement without `where`, as raw SQL; parameters (`claim_params`):
+    the new lease's end, now, the limit, and with `exclude` (a text column) the values it must
+    not have. The state is written out ('pending') so that the partial indexes on pending rows
+    serve the candidates and, on SQLite, the probe for earlier rows.
 
     On PostgreSQL the probe is found by the thread's columns alone, in their full index: its
     state and id are compared as `state || ''` and `id + 0`, which no index serves, and it ends
@@ -176,14 +191,19 @@ class Finished:
 
 
 async def finish_many(
-    conn: AsyncConnection, rows: Sequence[Finished], *, table: sa.Table, at: float
+    conn: AsyncConnection,
+    rows: Sequence[Finished],
+    *,
+    table: sa.Table,
+    at: float,
+    last: bool = False,
 ) -> None:
     """`finish` for many rows in one statement (once per row on SQLite); a row given twice
-    ends as its last mention says."""
+    ends as its last mention says. `last`: nothing follows in the transaction (see `_raw`)."""
     if not rows:
         return
-    last = {r.row_id: (r.state, r.status_code, r.error, at, r.row_id) for r in rows}
-    await _raw.execute_many(conn, _finish_sql(table), list(last.values()))
+    latest = {r.row_id: (r.state, r.status_code, r.error, at, r.row_id) for r in rows}
+    await _raw.execute_many(conn, _finish_sql(table), list(latest.values()), last=last)
 
 
 def _finish_sql(table: sa.Table) -> _raw.Sql:

@@ -28,10 +28,16 @@ async def insert_ignore(
 
 
 async def insert_ignore_many(
-    conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]], *, index: list[str]
+    conn: AsyncConnection,
+    table: sa.Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    index: list[str],
+    last: bool = False,
 ) -> None:
-    """`insert_ignore` for many rows (all with the same columns) in one statement."""
-    if rows and not await _raw.insert_many(conn, table, rows, ignore_on=index):
+    """`insert_ignore` for many rows (all with the same columns) in one statement. `last`:
+    nothing follows it in the transaction (see `_raw`)."""
+    if rows and not await _raw.insert_many(conn, table, rows, ignore_on=index, last=last):
         dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
         stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=index)
         await conn.execute(stmt, list(rows))

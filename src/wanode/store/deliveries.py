@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -101,6 +101,7 @@ async def claim(
     lease_seconds: float,
     limit: int,
     skip_urls: Sequence[str] = (),
+    last: bool = False,
 ) -> list[dict[str, Any]]:
     """Lease due DRs, in `id` order: the oldest pending DR of up to `limit` messages (their
     heads), and with each head the message's later pending DRs, to be posted one after the
@@ -109,8 +110,18 @@ async def claim(
     Only heads are ever claimed by a worker, and a head stays pending (leased) until its
     attempt is recorded, so no two workers hold DRs of one message. DRs to `skip_urls` (notify
     URLs with as many deliveries in flight as they may have) are left for a later pass.
+    On PostgreSQL, in one statement. `last`: nothing follows in the transaction (see `_raw`).
     """
     table = dr_deliveries
+    if _raw.kind(conn) == _raw.ASYNCPG:
+        # One statement: the heads, and the followers of what it claimed.
+        exclude = ("url", skip_urls) if skip_urls else None
+        claim = _outbox.claim_params(
+            conn, at=at, lease_seconds=lease_seconds, limit=limit, exclude=exclude
+        )
+        rows = await _raw.fetch(conn, _with_followers(bool(skip_urls)), claim, last=last)
+        claimed = _raw.decode_rows(conn, table, _DR_NAMES, rows)
+        return sorted(claimed, key=lambda r: r["id"])
     heads = await claim_in_order(
         conn,
         table,
@@ -125,11 +136,7 @@ async def claim(
     names = _DR_NAMES
     transids = [head["transid"] for head in heads]
     ids = [head["id"] for head in heads]
-    params: list[Any] = [at + lease_seconds, at]
-    if _raw.kind(conn) == _raw.ASYNCPG:
-        params += [transids, ids]
-    else:
-        params += [_raw.json_list(transids), _raw.json_list(ids)]
+    params = [at + lease_seconds, at, _raw.json_list(transids), _raw.json_list(ids)]
     followers = _raw.decode_rows(conn, table, names, await _raw.fetch(conn, _FOLLOWERS, params))
     return sorted([*heads, *followers], key=lambda r: r["id"])
 
@@ -145,8 +152,8 @@ _FOLLOWERS_TEXT = (
     " AND (dr_deliveries.lease_until IS NULL OR dr_deliveries.lease_until < {now})"
     f" RETURNING {', '.join(_DR_NAMES)}"
 )
-# The later pending DRs of the messages whose heads were claimed; parameters: the lease's end,
-# now, the heads' transids and their ids.
+# SQLite: the later pending DRs of the messages whose heads were claimed; parameters: the
+# lease's end, now, the heads' transids and their ids. (PostgreSQL: `_with_followers`.)
 _FOLLOWERS = _raw.Sql(
     _FOLLOWERS_TEXT.format(
         until="?1",
@@ -155,14 +162,28 @@ _FOLLOWERS = _raw.Sql(
         ids="SELECT value FROM json_each(?4)",
         state="+dr_deliveries.state",
     ),
-    _FOLLOWERS_TEXT.format(
+    "",
+)
+
+
+@cache
+def _with_followers(excluding: bool) -> _raw.Sql:
+    """PostgreSQL: `claim`'s two statements as one (the heads, and the followers of the heads
+    it claimed: other rows, so neither update meets the other's). Parameters as the heads'
+    claim takes them (`_outbox.claim_params`)."""
+    heads, _names = _outbox.claim_sql(dr_deliveries, ("transid",), "url" if excluding else None)
+    followers = _FOLLOWERS_TEXT.format(
         until="$1",
         now="$2",
-        transid_in="dr_deliveries.transid = ANY($3::varchar[])",
-        ids="SELECT unnest($4::bigint[])",
+        transid_in="dr_deliveries.transid = ANY(ARRAY(SELECT transid FROM heads))",
+        ids="SELECT id FROM heads",
         state="dr_deliveries.state || ''",
-    ),
-)
+    )
+    return _raw.Sql(
+        "",
+        f"WITH heads AS ({heads.postgresql}), followers AS ({followers})"
+        " SELECT * FROM heads UNION ALL SELECT * FROM followers",
+    )
 
 
 # Ending a lease: delivered or given up (`finish_many`), to be tried again (`retry_many`), or

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +25,14 @@ async def enqueue(conn: AsyncConnection, rows: Sequence[dict[str, Any]], at: flo
 
 
 async def enqueue_all(
-    conn: AsyncConnection, batches: Sequence[tuple[Sequence[dict[str, Any]], float]]
+    conn: AsyncConnection,
+    batches: Sequence[tuple[Sequence[dict[str, Any]], float]],
+    *,
+    last: bool = False,
 ) -> None:
-    """`enqueue` for several requests' rows (each batch accepted at its own time), in two
-    statements."""
+    """`enqueue` for several requests' rows (each batch accepted at its own time): in one
+    statement on PostgreSQL, two on SQLite. `last`: nothing follows in the transaction
+    (`_raw`: on PostgreSQL the statement is then the whole transaction)."""
     queued = [
         {
             **row,
@@ -42,12 +47,20 @@ async def enqueue_all(
     ]
     if not queued:
         return
-    if not await _raw.insert_many(conn, messages, queued):
+    found = _raw.insert_rows(messages, queued)
+    if found is not None and _raw.kind(conn) == _raw.ASYNCPG:
+        insert, values = found
+        await _raw.execute_many(conn, _with_history(insert), values, last=last)
+        return
+    if found is None:
         await conn.execute(messages.insert(), queued)
+    else:
+        await _raw.execute_many(conn, *found)
     await _raw.execute_many(
         conn,
         _QUEUED_HISTORY,
         [(row["transid"], row["status_at"]) for row in queued],
+        last=last,
     )
 
 
@@ -63,6 +76,19 @@ _QUEUED_HISTORY = _raw.Sql(
         ("transid", "occurred_at"),
     ),
 )
+
+
+@functools.lru_cache(maxsize=16)
+def _with_history(insert: _raw.Sql) -> _raw.Sql:
+    """PostgreSQL: `insert` (the messages' rows, `_raw.insert_rows`) and their first history
+    entries in one statement, the entries made of the rows it inserted."""
+    return _raw.Sql(
+        "",
+        "",
+        f"WITH queued AS ({insert.postgresql_many} RETURNING transid, status_at)"
+        f" {_QUEUED_HISTORY_HEAD} SELECT transid, '{lifecycle.QUEUED}', status_at, status_at,"
+        " 'api' FROM queued",
+    )
 
 
 async def claim(
@@ -132,7 +158,12 @@ _LEASE = _raw.Sql(
 
 
 async def mark_sending(
-    conn: AsyncConnection, claims: Sequence[tuple[str, float]], *, at: float, lease_seconds: float
+    conn: AsyncConnection,
+    claims: Sequence[tuple[str, float]],
+    *,
+    at: float,
+    lease_seconds: float,
+    last: bool = False,
 ) -> set[str]:
     """Record that the sends of these claims ((transid, lease_until as claimed) each) begin, and
     give each a fresh lease from now; returns the transids still held by those claims.
@@ -140,13 +171,14 @@ async def mark_sending(
     A claim whose lease ran out (a send that waited too long for its turn) may have been taken
     over by another claim, in this process or another: its `lease_until` is no longer the one
     claimed, so it is not marked and its sender must not send (`claim`'s other holder does).
+    `last`: nothing follows in the transaction (see `_raw`).
     """
     if not claims:
         return set()
     until = at + lease_seconds
     if _raw.kind(conn) == _raw.ASYNCPG:
         params = [at, until, [t for t, _ in claims], [lease for _, lease in claims]]
-        return {row[0] for row in await _raw.fetch(conn, _MARK_SENDING_PG, params)}
+        return {row[0] for row in await _raw.fetch(conn, _MARK_SENDING_PG, params, last=last)}
     held: set[str] = set()
     for chunk in _raw.padded_chunks(claims):
         text = _raw.sqlite_values(_MARK_SENDING_HEAD, 2, len(chunk), _MARK_SENDING_TAIL)

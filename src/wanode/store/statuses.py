@@ -12,10 +12,12 @@ from wanode.store._sql import insert_ignore_many
 from wanode.store.tables import messages, webhook_statuses
 
 
-async def store_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+async def store_many(
+    conn: AsyncConnection, rows: list[dict[str, Any]], *, last: bool = False
+) -> None:
     """Keep a webhook's statuses, in one statement; a duplicate (same wamid and status) is
-    ignored."""
-    await insert_ignore_many(conn, webhook_statuses, rows, index=["wamid", "status"])
+    ignored. `last`: nothing follows in the transaction (see `_raw`)."""
+    await insert_ignore_many(conn, webhook_statuses, rows, index=["wamid", "status"], last=last)
 
 
 _STATUS_COLUMNS = tuple(c.name for c in webhook_statuses.c)
