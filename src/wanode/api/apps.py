@@ -12,8 +12,8 @@ from wanode.api._request import guard_url
 from wanode.api.auth import require_admin, require_key
 from wanode.api.context import Caller, Context, context
 from wanode.api.errors import ApiError
-from wanode.api.shapes import AppIn as AppIn  # the console builds apps with `apps.AppIn`
 from wanode.api.shapes import (
+    AppIn,
     Category,
     InDoubt,
     NotifySecret,

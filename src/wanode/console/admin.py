@@ -16,6 +16,7 @@ from wanode.api import apps as apps_api
 from wanode.api import keys as keys_api
 from wanode.api.context import Context, context
 from wanode.api.errors import ApiError
+from wanode.api.shapes import AppIn
 from wanode.console.render import page
 from wanode.console.session import ConsoleSession, csrf_checked, require_session
 from wanode.engine.policies import opt_in_rule
@@ -111,7 +112,7 @@ async def create_app(
         body.setdefault("access_token", secrets.token_urlsafe(32))
         body.setdefault("app_secret", secrets.token_hex(16))
     try:
-        app = await apps_api.create_app(apps_api.AppIn(**body), ctx=ctx, caller=session.caller)
+        app = await apps_api.create_app(AppIn(**body), ctx=ctx, caller=session.caller)
     except (ValidationError, ApiError) as exc:
         return await _render(
             request,
